@@ -53,6 +53,12 @@ pub fn nodes_as_bytes(nodes: &[Node]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(nodes.as_ptr() as *const u8, nodes.len() * NODE_SIZE) }
 }
 
+/// Views nodes as mutable bytes.
+pub fn nodes_as_bytes_mut(nodes: &mut [Node]) -> &mut [u8] {
+    // SAFETY: a slice of `[u8; 32]` is contiguous bytes.
+    unsafe { std::slice::from_raw_parts_mut(nodes.as_mut_ptr() as *mut u8, nodes.len() * NODE_SIZE) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
