@@ -44,7 +44,14 @@ pub const PROOF_TYPES: [ProofType; 5] = [
     row(5, SectorSize::GIB64, 11, 18, 10, 2300),
 ];
 
-const fn row(id: u64, sector_size: SectorSize, layers: usize, per_partition: usize, partitions: usize, window: usize) -> ProofType {
+const fn row(
+    id: u64,
+    sector_size: SectorSize,
+    layers: usize,
+    per_partition: usize,
+    partitions: usize,
+    window: usize,
+) -> ProofType {
     ProofType {
         id,
         sector_size,
@@ -71,12 +78,20 @@ pub enum RegistryError {
 impl ProofType {
     /// The proof type for a sector size.
     pub fn for_size(size: SectorSize) -> Result<ProofType, RegistryError> {
-        PROOF_TYPES.iter().copied().find(|p| p.sector_size == size).ok_or(RegistryError::UnknownSize(size))
+        PROOF_TYPES
+            .iter()
+            .copied()
+            .find(|p| p.sector_size == size)
+            .ok_or(RegistryError::UnknownSize(size))
     }
 
     /// The proof type with an id.
     pub fn for_id(id: u64) -> Result<ProofType, RegistryError> {
-        PROOF_TYPES.iter().copied().find(|p| p.id == id).ok_or(RegistryError::UnknownId(id))
+        PROOF_TYPES
+            .iter()
+            .copied()
+            .find(|p| p.id == id)
+            .ok_or(RegistryError::UnknownId(id))
     }
 
     /// Nodes per layer.
@@ -115,10 +130,19 @@ mod tests {
     fn table_matches_design() {
         let p = ProofType::for_size(SectorSize::KIB2).unwrap();
         assert_eq!((p.nodes(), p.layers, p.porep_challenges()), (64, 2, 2));
-        assert_eq!(ProofType::for_size(SectorSize::MIB8).unwrap().nodes(), 1 << 18);
-        assert_eq!(ProofType::for_size(SectorSize::MIB512).unwrap().nodes(), 1 << 24);
+        assert_eq!(
+            ProofType::for_size(SectorSize::MIB8).unwrap().nodes(),
+            1 << 18
+        );
+        assert_eq!(
+            ProofType::for_size(SectorSize::MIB512).unwrap().nodes(),
+            1 << 24
+        );
         let p32 = ProofType::for_size(SectorSize::GIB32).unwrap();
-        assert_eq!((p32.nodes(), p32.layers, p32.porep_challenges()), (1 << 30, 11, 180));
+        assert_eq!(
+            (p32.nodes(), p32.layers, p32.porep_challenges()),
+            (1 << 30, 11, 180)
+        );
         assert_eq!(p32.tree_r_shape().arities, vec![8; 10]);
         let p64 = ProofType::for_size(SectorSize::GIB64).unwrap();
         assert_eq!(p64.window_post_sectors_per_partition, 2300);

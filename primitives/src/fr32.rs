@@ -29,7 +29,11 @@ pub fn pad_block(input: &[u8; UNPADDED_BLOCK], out: &mut [u8; PADDED_BLOCK]) {
         let (ws, bs) = (bit / 64, bit % 64);
         for j in 0..4 {
             let lo = words[ws + j] >> bs;
-            let hi = if bs == 0 { 0 } else { words[ws + j + 1] << (64 - bs) };
+            let hi = if bs == 0 {
+                0
+            } else {
+                words[ws + j + 1] << (64 - bs)
+            };
             let mut w = lo | hi;
             if j == 3 {
                 w &= (1u64 << 62) - 1;
@@ -47,7 +51,11 @@ pub fn unpad_block(input: &[u8; PADDED_BLOCK], out: &mut [u8; UNPADDED_BLOCK]) {
     for limb in 0..4 {
         let mut l = [0u64; 4];
         for (j, w) in l.iter_mut().enumerate() {
-            *w = u64::from_le_bytes(input[limb * 32 + j * 8..limb * 32 + j * 8 + 8].try_into().unwrap());
+            *w = u64::from_le_bytes(
+                input[limb * 32 + j * 8..limb * 32 + j * 8 + 8]
+                    .try_into()
+                    .unwrap(),
+            );
         }
         l[3] &= (1u64 << 62) - 1;
         let bit = limb * LIMB_BITS;
@@ -68,18 +76,40 @@ pub fn unpad_block(input: &[u8; PADDED_BLOCK], out: &mut [u8; UNPADDED_BLOCK]) {
 
 /// Pads `input` (a whole number of 127-byte blocks) into `out` (the same number of 128-byte blocks).
 pub fn pad(input: &[u8], out: &mut [u8]) {
-    assert_eq!(input.len() % UNPADDED_BLOCK, 0, "fr32 pad: input is not whole 127-byte blocks");
-    assert_eq!(out.len(), input.len() / UNPADDED_BLOCK * PADDED_BLOCK, "fr32 pad: output size");
-    for (i, o) in input.chunks_exact(UNPADDED_BLOCK).zip(out.chunks_exact_mut(PADDED_BLOCK)) {
+    assert_eq!(
+        input.len() % UNPADDED_BLOCK,
+        0,
+        "fr32 pad: input is not whole 127-byte blocks"
+    );
+    assert_eq!(
+        out.len(),
+        input.len() / UNPADDED_BLOCK * PADDED_BLOCK,
+        "fr32 pad: output size"
+    );
+    for (i, o) in input
+        .chunks_exact(UNPADDED_BLOCK)
+        .zip(out.chunks_exact_mut(PADDED_BLOCK))
+    {
         pad_block(i.try_into().unwrap(), o.try_into().unwrap());
     }
 }
 
 /// Unpads `input` (whole 128-byte blocks) into `out` (127-byte blocks).
 pub fn unpad(input: &[u8], out: &mut [u8]) {
-    assert_eq!(input.len() % PADDED_BLOCK, 0, "fr32 unpad: input is not whole 128-byte blocks");
-    assert_eq!(out.len(), input.len() / PADDED_BLOCK * UNPADDED_BLOCK, "fr32 unpad: output size");
-    for (i, o) in input.chunks_exact(PADDED_BLOCK).zip(out.chunks_exact_mut(UNPADDED_BLOCK)) {
+    assert_eq!(
+        input.len() % PADDED_BLOCK,
+        0,
+        "fr32 unpad: input is not whole 128-byte blocks"
+    );
+    assert_eq!(
+        out.len(),
+        input.len() / PADDED_BLOCK * UNPADDED_BLOCK,
+        "fr32 unpad: output size"
+    );
+    for (i, o) in input
+        .chunks_exact(PADDED_BLOCK)
+        .zip(out.chunks_exact_mut(UNPADDED_BLOCK))
+    {
         unpad_block(i.try_into().unwrap(), o.try_into().unwrap());
     }
 }
@@ -91,8 +121,16 @@ const STREAM_BLOCKS: usize = 8192;
 /// writes the padded bytes to `writer`. Returns the number of raw bytes read.
 ///
 /// Fails with `InvalidInput` if the reader yields more than `unpadded_len` bytes.
-pub fn pad_stream<R: Read, W: Write>(reader: &mut R, writer: &mut W, unpadded_len: u64) -> io::Result<u64> {
-    assert_eq!(unpadded_len % UNPADDED_BLOCK as u64, 0, "unpadded length is not whole blocks");
+pub fn pad_stream<R: Read, W: Write>(
+    reader: &mut R,
+    writer: &mut W,
+    unpadded_len: u64,
+) -> io::Result<u64> {
+    assert_eq!(
+        unpadded_len % UNPADDED_BLOCK as u64,
+        0,
+        "unpadded length is not whole blocks"
+    );
     let mut inbuf = vec![0u8; STREAM_BLOCKS * UNPADDED_BLOCK];
     let mut outbuf = vec![0u8; STREAM_BLOCKS * PADDED_BLOCK];
     let mut read_total = 0u64;
@@ -100,7 +138,11 @@ pub fn pad_stream<R: Read, W: Write>(reader: &mut R, writer: &mut W, unpadded_le
     let mut source_done = false;
     while remaining > 0 {
         let take = remaining.min(inbuf.len() as u64) as usize;
-        let got = if source_done { 0 } else { read_full(reader, &mut inbuf[..take])? };
+        let got = if source_done {
+            0
+        } else {
+            read_full(reader, &mut inbuf[..take])?
+        };
         if got < take {
             source_done = true;
             inbuf[got..take].fill(0);
@@ -114,7 +156,10 @@ pub fn pad_stream<R: Read, W: Write>(reader: &mut R, writer: &mut W, unpadded_le
     if !source_done {
         let mut probe = [0u8; 1];
         if read_full(reader, &mut probe)? > 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "input is longer than the space reserved for it"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "input is longer than the space reserved for it",
+            ));
         }
     }
     Ok(read_total)
@@ -122,8 +167,17 @@ pub fn pad_stream<R: Read, W: Write>(reader: &mut R, writer: &mut W, unpadded_le
 
 /// Reads `padded_len` padded bytes from `reader`, unpads them and writes the first `raw_len`
 /// unpadded bytes to `writer`.
-pub fn unpad_stream<R: Read, W: Write>(reader: &mut R, writer: &mut W, padded_len: u64, raw_len: u64) -> io::Result<()> {
-    assert_eq!(padded_len % PADDED_BLOCK as u64, 0, "padded length is not whole blocks");
+pub fn unpad_stream<R: Read, W: Write>(
+    reader: &mut R,
+    writer: &mut W,
+    padded_len: u64,
+    raw_len: u64,
+) -> io::Result<()> {
+    assert_eq!(
+        padded_len % PADDED_BLOCK as u64,
+        0,
+        "padded length is not whole blocks"
+    );
     let mut inbuf = vec![0u8; STREAM_BLOCKS * PADDED_BLOCK];
     let mut outbuf = vec![0u8; STREAM_BLOCKS * UNPADDED_BLOCK];
     let mut remaining = padded_len;
@@ -211,7 +265,7 @@ mod tests {
 
     #[test]
     fn too_long_input_is_an_error() {
-        let data = vec![1u8; 128];
+        let data = [1u8; 128];
         let err = pad_stream(&mut &data[..], &mut Vec::new(), 127).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }

@@ -31,13 +31,21 @@ pub fn hash_d_node(left: &Node, right: &Node) -> Node {
 /// # Panics
 /// If `children.len() != 2 * out.len()`.
 pub fn hash_d_pairs(children: &[Node], out: &mut [Node]) {
-    assert_eq!(children.len(), 2 * out.len(), "hash_d_pairs needs two children per output");
+    assert_eq!(
+        children.len(),
+        2 * out.len(),
+        "hash_d_pairs needs two children per output"
+    );
     lanes::hash_pairs(children, out);
 }
 
 /// The reference for [`hash_d_pairs`]: one `blake3::hash` per output.
 pub fn hash_d_pairs_reference(children: &[Node], out: &mut [Node]) {
-    assert_eq!(children.len(), 2 * out.len(), "hash_d_pairs needs two children per output");
+    assert_eq!(
+        children.len(),
+        2 * out.len(),
+        "hash_d_pairs needs two children per output"
+    );
     for (o, pair) in out.iter_mut().zip(children.chunks_exact(2)) {
         *o = hash_d_node(&pair[0], &pair[1]);
     }
@@ -47,7 +55,8 @@ mod lanes {
     use super::*;
 
     const IV: [u32; 8] = [
-        0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19,
+        0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB,
+        0x5BE0CD19,
     ];
     /// CHUNK_START | CHUNK_END | ROOT.
     const FLAGS: u32 = 1 | 2 | 8;
@@ -75,7 +84,15 @@ mod lanes {
     const SCHEDULE: [[usize; 16]; 7] = schedule();
 
     #[inline(always)]
-    fn g<const L: usize>(v: &mut [[u32; L]; 16], a: usize, b: usize, c: usize, d: usize, x: &[u32; L], y: &[u32; L]) {
+    fn g<const L: usize>(
+        v: &mut [[u32; L]; 16],
+        a: usize,
+        b: usize,
+        c: usize,
+        d: usize,
+        x: &[u32; L],
+        y: &[u32; L],
+    ) {
         for l in 0..L {
             v[a][l] = v[a][l].wrapping_add(v[b][l]).wrapping_add(x[l]);
             v[d][l] = (v[d][l] ^ v[a][l]).rotate_right(16);
@@ -133,7 +150,10 @@ mod lanes {
 
     fn run<const L: usize>(children: &[Node], out: &mut [Node]) {
         let full = out.len() / L * L;
-        for (o, c) in out[..full].chunks_exact_mut(L).zip(children.chunks_exact(2 * L)) {
+        for (o, c) in out[..full]
+            .chunks_exact_mut(L)
+            .zip(children.chunks_exact(2 * L))
+        {
             compress_lanes::<L>(c, o);
         }
         super::hash_d_pairs_reference(&children[2 * full..], &mut out[full..]);
@@ -155,7 +175,8 @@ mod lanes {
     pub fn hash_pairs(children: &[Node], out: &mut [Node]) {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl") {
+            if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl")
+            {
                 // SAFETY: the features were detected at run time.
                 return unsafe { run_avx512(children, out) };
             }

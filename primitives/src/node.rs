@@ -35,16 +35,26 @@ pub fn is_data_node(node: &Node) -> bool {
 
 /// Reinterprets a byte slice whose length is a multiple of 32 as nodes.
 pub fn as_nodes(bytes: &[u8]) -> &[Node] {
-    assert_eq!(bytes.len() % NODE_SIZE, 0, "byte length is not a whole number of nodes");
+    assert_eq!(
+        bytes.len() % NODE_SIZE,
+        0,
+        "byte length is not a whole number of nodes"
+    );
     // SAFETY: `Node` is `[u8; 32]`, alignment 1, and the length is a multiple of 32.
     unsafe { std::slice::from_raw_parts(bytes.as_ptr() as *const Node, bytes.len() / NODE_SIZE) }
 }
 
 /// Mutable counterpart of [`as_nodes`].
 pub fn as_nodes_mut(bytes: &mut [u8]) -> &mut [Node] {
-    assert_eq!(bytes.len() % NODE_SIZE, 0, "byte length is not a whole number of nodes");
+    assert_eq!(
+        bytes.len() % NODE_SIZE,
+        0,
+        "byte length is not a whole number of nodes"
+    );
     // SAFETY: as in `as_nodes`.
-    unsafe { std::slice::from_raw_parts_mut(bytes.as_mut_ptr() as *mut Node, bytes.len() / NODE_SIZE) }
+    unsafe {
+        std::slice::from_raw_parts_mut(bytes.as_mut_ptr() as *mut Node, bytes.len() / NODE_SIZE)
+    }
 }
 
 /// Views nodes as their bytes.
@@ -56,7 +66,9 @@ pub fn nodes_as_bytes(nodes: &[Node]) -> &[u8] {
 /// Views nodes as mutable bytes.
 pub fn nodes_as_bytes_mut(nodes: &mut [Node]) -> &mut [u8] {
     // SAFETY: a slice of `[u8; 32]` is contiguous bytes.
-    unsafe { std::slice::from_raw_parts_mut(nodes.as_mut_ptr() as *mut u8, nodes.len() * NODE_SIZE) }
+    unsafe {
+        std::slice::from_raw_parts_mut(nodes.as_mut_ptr() as *mut u8, nodes.len() * NODE_SIZE)
+    }
 }
 
 #[cfg(test)]
@@ -67,7 +79,8 @@ mod tests {
     #[test]
     fn modulus_is_rejected_and_small_values_accepted() {
         // r = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001, little-endian.
-        let r = hex::decode("01000000fffffffffe5bfeff02a4bd5305d8a10908d83933487d9d2953a7ed73").unwrap();
+        let r = hex::decode("01000000fffffffffe5bfeff02a4bd5305d8a10908d83933487d9d2953a7ed73")
+            .unwrap();
         let r: Node = r.try_into().unwrap();
         assert_eq!(node_to_fr(&r), Err(NonCanonicalNode(r)));
         let mut below = r;

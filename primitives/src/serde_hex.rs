@@ -34,7 +34,11 @@ pub mod node_rows {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<[u8; 32]>>, D::Error> {
         let rows: Vec<Vec<String>> = Vec::deserialize(d)?;
         rows.iter()
-            .map(|r| r.iter().map(|h| super::parse_node(h).map_err(D::Error::custom)).collect())
+            .map(|r| {
+                r.iter()
+                    .map(|h| super::parse_node(h).map_err(D::Error::custom))
+                    .collect()
+            })
             .collect()
     }
 }
@@ -42,5 +46,7 @@ pub mod node_rows {
 /// Parses 64 hex characters into 32 bytes, naming the problem on failure.
 pub fn parse_node(s: &str) -> Result<[u8; 32], String> {
     let bytes = hex::decode(s.trim()).map_err(|e| format!("not hex ({e}): {s:?}"))?;
-    bytes.try_into().map_err(|b: Vec<u8>| format!("expected 32 bytes (64 hex characters), got {}", b.len()))
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("expected 32 bytes (64 hex characters), got {}", b.len()))
 }

@@ -53,7 +53,7 @@ impl PaddedPieceSize {
 impl UnpaddedPieceSize {
     /// Checks the form `127 · 2^k`.
     pub fn new(bytes: u64) -> Result<Self, SizeError> {
-        if bytes >= 127 && bytes % 127 == 0 && (bytes / 127).is_power_of_two() {
+        if bytes >= 127 && bytes.is_multiple_of(127) && (bytes / 127).is_power_of_two() {
             Ok(Self(bytes))
         } else {
             Err(SizeError::NotUnpadded(bytes))
@@ -122,11 +122,11 @@ impl FromStr for SectorSize {
 impl fmt::Display for SectorSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        if b >= 1 << 30 && b % (1 << 30) == 0 {
+        if b >= 1 << 30 && b.is_multiple_of(1 << 30) {
             write!(f, "{}GiB", b >> 30)
-        } else if b >= 1 << 20 && b % (1 << 20) == 0 {
+        } else if b >= 1 << 20 && b.is_multiple_of(1 << 20) {
             write!(f, "{}MiB", b >> 20)
-        } else if b >= 1 << 10 && b % (1 << 10) == 0 {
+        } else if b >= 1 << 10 && b.is_multiple_of(1 << 10) {
             write!(f, "{}KiB", b >> 10)
         } else {
             write!(f, "{b}B")
@@ -154,6 +154,9 @@ mod tests {
         for s in ["2KiB", "8MiB", "512MiB", "32GiB", "64GiB"] {
             assert_eq!(s.parse::<SectorSize>().unwrap().to_string(), s);
         }
-        assert!(matches!("3KiB".parse::<SectorSize>(), Err(SizeError::UnknownSectorSize(_))));
+        assert!(matches!(
+            "3KiB".parse::<SectorSize>(),
+            Err(SizeError::UnknownSectorSize(_))
+        ));
     }
 }

@@ -43,7 +43,7 @@ pub enum SealError {
         actual: u64,
     },
     /// The pieces do not fit in the sector.
-    #[error("pieces need {needed} padded bytes with alignment, the {sector} sector holds {capacity}")]
+    #[error("pieces do not fit: they need {needed} padded bytes with alignment, the {sector} sector holds {capacity}")]
     PiecesDoNotFit {
         /// Padded bytes the layout needs.
         needed: u64,
@@ -56,7 +56,9 @@ pub enum SealError {
     #[error("no pieces to seal")]
     NoPieces,
     /// The output directory already exists.
-    #[error("output directory {0} already exists; choose a new one (Strata never overwrites a sector)")]
+    #[error(
+        "output directory {0} already exists; choose a new one (Strata never overwrites a sector)"
+    )]
     OutputExists(PathBuf),
     /// The parent cache failed its digest or content check.
     #[error("parent cache {path} is corrupt ({reason}); delete it and it will be regenerated")]
@@ -92,7 +94,10 @@ pub enum SealError {
 
 impl SealError {
     /// A closure mapping an `io::Error` to [`SealError::Io`] for `path`.
-    pub(crate) fn io(what: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> SealError {
+    pub(crate) fn io(
+        what: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> SealError {
         let path = path.into();
         move |source| SealError::Io { what, path, source }
     }

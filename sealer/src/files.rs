@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 
 /// The temporary sibling used while `path` is being written.
 pub fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     path.with_file_name(name)
 }
@@ -46,17 +49,21 @@ pub fn commit(file: File, tmp: &Path, path: &Path) -> Result<(), SealError> {
 
 /// fsyncs a directory so renames inside it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), SealError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(SealError::io("syncing directory", dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(SealError::io("syncing directory", dir))
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`.
 pub fn read_at(file: &File, buf: &mut [u8], offset: u64, path: &Path) -> Result<(), SealError> {
     use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset).map_err(SealError::io("reading", path))
+    file.read_exact_at(buf, offset)
+        .map_err(SealError::io("reading", path))
 }
 
 /// Writes all of `buf` at `offset`.
 pub fn write_at(file: &File, buf: &[u8], offset: u64, path: &Path) -> Result<(), SealError> {
     use std::os::unix::fs::FileExt;
-    file.write_all_at(buf, offset).map_err(SealError::io("writing", path))
+    file.write_all_at(buf, offset)
+        .map_err(SealError::io("writing", path))
 }

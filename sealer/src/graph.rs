@@ -28,10 +28,18 @@ pub struct Graph {
 impl Graph {
     /// The graph of `nodes` nodes per layer (a power of two ≥ 2) for `porep_id`.
     pub fn new(porep_id: &[u8; 32], nodes: u64) -> Self {
-        assert!(nodes.is_power_of_two() && nodes >= 2, "layer size must be a power of two");
+        assert!(
+            nodes.is_power_of_two() && nodes >= 2,
+            "layer size must be a power of two"
+        );
         let key = |tag: &[u8]| *blake3::hash(&[tag, porep_id].concat()).as_bytes();
         let domain_bits = (nodes * EXPANDER_DEGREE as u64).trailing_zeros();
-        Graph { nodes, drg_key: key(b"strata-drg"), feistel_key: key(b"strata-feistel"), feistel_half_bits: domain_bits.div_ceil(2) }
+        Graph {
+            nodes,
+            drg_key: key(b"strata-drg"),
+            feistel_key: key(b"strata-feistel"),
+            feistel_half_bits: domain_bits.div_ceil(2),
+        }
     }
 
     /// Nodes per layer.
@@ -45,7 +53,9 @@ impl Graph {
         parents[0] = (v - 1) as u32;
         let meta = v * (BASE_DEGREE as u64 - 1);
         let buckets = 64 - (meta - 1).leading_zeros() as u64; // ⌈log2 meta⌉ for meta ≥ 2
-        let mut xof = blake3::Hasher::new_keyed(&self.drg_key).update(&v.to_le_bytes()).finalize_xof();
+        let mut xof = blake3::Hasher::new_keyed(&self.drg_key)
+            .update(&v.to_le_bytes())
+            .finalize_xof();
         let mut word = || {
             let mut b = [0u8; 8];
             xof.fill(&mut b);
@@ -57,14 +67,19 @@ impl Graph {
             let smallest = (largest >> 1).max(2);
             let dist = smallest + word() % (largest - smallest + 1);
             let parent = (meta - dist) / (BASE_DEGREE as u64 - 1);
-            *p = if parent == v { (v - 1) as u32 } else { parent as u32 };
+            *p = if parent == v {
+                (v - 1) as u32
+            } else {
+                parent as u32
+            };
         }
     }
 
     /// The 8 expander parents of `v` in the previous layer: `permute(8v + i) / 8`.
     pub fn expander_parents(&self, v: u64, parents: &mut [u32]) {
         for (i, p) in parents.iter_mut().take(EXPANDER_DEGREE).enumerate() {
-            *p = (self.permute(v * EXPANDER_DEGREE as u64 + i as u64) / EXPANDER_DEGREE as u64) as u32;
+            *p = (self.permute(v * EXPANDER_DEGREE as u64 + i as u64) / EXPANDER_DEGREE as u64)
+                as u32;
         }
     }
 
@@ -96,7 +111,11 @@ impl Graph {
             let mut input = [0u8; 9];
             input[0] = round;
             input[1..].copy_from_slice(&r.to_le_bytes());
-            let f = u64::from_le_bytes(blake3::keyed_hash(&self.feistel_key, &input).as_bytes()[..8].try_into().unwrap());
+            let f = u64::from_le_bytes(
+                blake3::keyed_hash(&self.feistel_key, &input).as_bytes()[..8]
+                    .try_into()
+                    .unwrap(),
+            );
             (l, r) = (r, l ^ (f & mask));
         }
         (l << h) | r
@@ -127,7 +146,10 @@ mod tests {
         for v in 1..g.nodes() {
             g.parents(v, &mut p);
             assert_eq!(p[0] as u64, v - 1);
-            assert!(p[..BASE_DEGREE].iter().all(|&x| (x as u64) < v), "v = {v}: {p:?}");
+            assert!(
+                p[..BASE_DEGREE].iter().all(|&x| (x as u64) < v),
+                "v = {v}: {p:?}"
+            );
             assert!(p[BASE_DEGREE..].iter().all(|&x| (x as u64) < g.nodes()));
         }
     }
@@ -155,7 +177,10 @@ mod tests {
         let mut far = 0;
         for v in (1 << 15)..(1 << 15) + 1000 {
             g.parents(v, &mut p);
-            far += p[1..BASE_DEGREE].iter().filter(|&&x| v - x as u64 > 1 << 10).count();
+            far += p[1..BASE_DEGREE]
+                .iter()
+                .filter(|&&x| v - x as u64 > 1 << 10)
+                .count();
         }
         assert!(far > 500, "{far} long edges");
     }

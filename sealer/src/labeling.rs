@@ -45,7 +45,12 @@ pub fn label_reference(replica_id: &Node, layer: u32, v: u64, parents: &[Node]) 
             let base = &parents[..BASE_DEGREE];
             base.iter().cycle().take(36).chain([&base[0]]).collect()
         } else {
-            parents.iter().cycle().take(28).chain(parents[..9].iter()).collect()
+            parents
+                .iter()
+                .cycle()
+                .take(28)
+                .chain(parents[..9].iter())
+                .collect()
         };
         for p in ordered {
             pre.extend_from_slice(p);
@@ -71,7 +76,14 @@ pub fn label_layers(
         let (file, tmp) = files::create_sized(&path, nodes * 32)?;
         // SAFETY: the temp file was just created by us and is not shared until renamed.
         let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(SealError::io("mapping", &tmp))?;
-        label_layer(cache, replica_id, layer as u32, prev.as_deref(), as_nodes_mut(&mut map), progress)?;
+        label_layer(
+            cache,
+            replica_id,
+            layer as u32,
+            prev.as_deref(),
+            as_nodes_mut(&mut map),
+            progress,
+        )?;
         map.flush().map_err(SealError::io("flushing", &tmp))?;
         drop(map);
         files::commit(file, &tmp, &path)?;

@@ -40,7 +40,10 @@ pub struct ParentCache {
 impl ParentCache {
     /// Path of the cache for `pt` inside `dir`.
     pub fn path_for(dir: &Path, pt: &ProofType) -> PathBuf {
-        dir.join(format!("v{VERSION}-parents-{}-{}.cache", pt.id, pt.sector_size))
+        dir.join(format!(
+            "v{VERSION}-parents-{}-{}.cache",
+            pt.id, pt.sector_size
+        ))
     }
 
     /// Opens the cache for `pt` in `dir`, generating it first if absent. Fails with
@@ -57,30 +60,56 @@ impl ParentCache {
 
     /// Opens and verifies an existing cache.
     pub fn open(path: &Path, pt: &ProofType, graph: &Graph) -> Result<Self, SealError> {
-        let corrupt = |reason: String| SealError::CorruptParentCache { path: path.to_path_buf(), reason };
+        let corrupt = |reason: String| SealError::CorruptParentCache {
+            path: path.to_path_buf(),
+            reason,
+        };
         let manifest_path = manifest_path(path);
-        let text = fs::read_to_string(&manifest_path).map_err(|e| corrupt(format!("cannot read {}: {e}", manifest_path.display())))?;
-        let m: Manifest = serde_json::from_str(&text).map_err(|e| corrupt(format!("bad manifest: {e}")))?;
+        let text = fs::read_to_string(&manifest_path)
+            .map_err(|e| corrupt(format!("cannot read {}: {e}", manifest_path.display())))?;
+        let m: Manifest =
+            serde_json::from_str(&text).map_err(|e| corrupt(format!("bad manifest: {e}")))?;
         if m.version != VERSION || m.proof_type != pt.id || m.nodes != pt.nodes() {
-            return Err(corrupt(format!("manifest is for proof type {} with {} nodes (v{})", m.proof_type, m.nodes, m.version)));
+            return Err(corrupt(format!(
+                "manifest is for proof type {} with {} nodes (v{})",
+                m.proof_type, m.nodes, m.version
+            )));
         }
         let file = File::open(path).map_err(SealError::io("opening", path))?;
-        let len = file.metadata().map_err(SealError::io("reading metadata of", path))?.len();
+        let len = file
+            .metadata()
+            .map_err(SealError::io("reading metadata of", path))?
+            .len();
         if len != pt.nodes() * ROW_BYTES as u64 {
-            return Err(corrupt(format!("{len} bytes, expected {}", pt.nodes() * ROW_BYTES as u64)));
+            return Err(corrupt(format!(
+                "{len} bytes, expected {}",
+                pt.nodes() * ROW_BYTES as u64
+            )));
         }
         let mut hasher = blake3::Hasher::new();
-        hasher.update_reader(&file).map_err(SealError::io("reading", path))?;
+        hasher
+            .update_reader(&file)
+            .map_err(SealError::io("reading", path))?;
         let digest = hasher.finalize().to_hex().to_string();
         if digest != m.blake3 {
-            return Err(corrupt(format!("digest {digest} does not match the manifest's {}", m.blake3)));
+            return Err(corrupt(format!(
+                "digest {digest} does not match the manifest's {}",
+                m.blake3
+            )));
         }
-        let cache = ParentCache { path: path.to_path_buf(), file, nodes: pt.nodes() };
+        let cache = ParentCache {
+            path: path.to_path_buf(),
+            file,
+            nodes: pt.nodes(),
+        };
         // Spot-check rows against the graph: catches a cache and manifest replaced together.
         let step = (pt.nodes() / 61).max(1);
         let mut row = vec![0u32; PARENTS];
         let mut want = [0u32; PARENTS];
-        for v in (1..pt.nodes()).step_by(step as usize).chain([pt.nodes() - 1]) {
+        for v in (1..pt.nodes())
+            .step_by(step as usize)
+            .chain([pt.nodes() - 1])
+        {
             cache.read_rows(v, &mut row)?;
             graph.parents(v, &mut want);
             if row != want {
@@ -121,20 +150,31 @@ fn generate(path: &Path, pt: &ProofType, graph: &Graph) -> Result<(), SealError>
     let mut start = 0;
     while start < pt.nodes() {
         let n = BLOCK.min(pt.nodes() - start) as usize;
-        buf[..n * ROW_BYTES].par_chunks_mut(ROW_BYTES).enumerate().for_each(|(i, row)| {
-            let mut p = [0u32; PARENTS];
-            graph.parents(start + i as u64, &mut p);
-            for (c, x) in row.chunks_exact_mut(4).zip(p) {
-                c.copy_from_slice(&x.to_le_bytes());
-            }
-        });
+        buf[..n * ROW_BYTES]
+            .par_chunks_mut(ROW_BYTES)
+            .enumerate()
+            .for_each(|(i, row)| {
+                let mut p = [0u32; PARENTS];
+                graph.parents(start + i as u64, &mut p);
+                for (c, x) in row.chunks_exact_mut(4).zip(p) {
+                    c.copy_from_slice(&x.to_le_bytes());
+                }
+            });
         files::write_at(&file, &buf[..n * ROW_BYTES], start * ROW_BYTES as u64, &tmp)?;
         hasher.update(&buf[..n * ROW_BYTES]);
         start += n as u64;
     }
     files::commit(file, &tmp, path)?;
-    let m = Manifest { version: VERSION, proof_type: pt.id, nodes: pt.nodes(), blake3: hasher.finalize().to_hex().to_string() };
-    files::write_atomic(&manifest_path(path), serde_json::to_string_pretty(&m).unwrap().as_bytes())?;
+    let m = Manifest {
+        version: VERSION,
+        proof_type: pt.id,
+        nodes: pt.nodes(),
+        blake3: hasher.finalize().to_hex().to_string(),
+    };
+    files::write_atomic(
+        &manifest_path(path),
+        serde_json::to_string_pretty(&m).unwrap().as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -149,7 +189,12 @@ pub struct RowStream<'a> {
 impl<'a> RowStream<'a> {
     /// Streams rows in blocks of `block` nodes.
     pub fn new(cache: &'a ParentCache, block: u64) -> Self {
-        RowStream { cache, buf: Vec::new(), first: u64::MAX, block }
+        RowStream {
+            cache,
+            buf: Vec::new(),
+            first: u64::MAX,
+            block,
+        }
     }
 
     /// The parents of node `v`; nodes must be requested in increasing order.

@@ -47,6 +47,9 @@ pub fn zero_root(k: u32) -> Node {
     z[k as usize]
 }
 
+/// Receives each padded chunk: (byte offset within the piece, padded bytes).
+pub(crate) type PaddedSink<'a> = dyn FnMut(u64, &[u8]) -> Result<(), SealError> + 'a;
+
 /// A leaf source that reads raw bytes from `reader`, fr32-pads them (zero-filling past the end
 /// of the data), and optionally hands each padded chunk to `sink` before it is hashed.
 pub(crate) struct PaddingSource<'a, R: Read> {
@@ -55,22 +58,44 @@ pub(crate) struct PaddingSource<'a, R: Read> {
     consumed: u64,
     index: usize,
     raw: Vec<u8>,
-    sink: Option<&'a mut dyn FnMut(u64, &[u8]) -> Result<(), SealError>>,
+    sink: Option<&'a mut PaddedSink<'a>>,
     error: Option<SealError>,
 }
 
 impl<'a, R: Read> PaddingSource<'a, R> {
-    pub(crate) fn new(reader: R, raw_len: u64, index: usize, sink: Option<&'a mut dyn FnMut(u64, &[u8]) -> Result<(), SealError>>) -> Self {
-        PaddingSource { reader, raw_len, consumed: 0, index, raw: Vec::new(), sink, error: None }
+    pub(crate) fn new(
+        reader: R,
+        raw_len: u64,
+        index: usize,
+        sink: Option<&'a mut PaddedSink<'a>>,
+    ) -> Self {
+        PaddingSource {
+            reader,
+            raw_len,
+            consumed: 0,
+            index,
+            raw: Vec::new(),
+            sink,
+            error: None,
+        }
     }
 
     fn fill_inner(&mut self, start: u64, out: &mut [Node]) -> Result<(), SealError> {
         let blocks = out.len() * 32 / PADDED_BLOCK;
         self.raw.resize(blocks * UNPADDED_BLOCK, 0);
         let want = (self.raw_len - self.consumed).min(self.raw.len() as u64) as usize;
-        let got = read_full(&mut self.reader, &mut self.raw[..want]).map_err(|source| SealError::PieceRead { index: self.index, source })?;
+        let got = read_full(&mut self.reader, &mut self.raw[..want]).map_err(|source| {
+            SealError::PieceRead {
+                index: self.index,
+                source,
+            }
+        })?;
         if got < want {
-            return Err(SealError::PieceLength { index: self.index, expected: self.raw_len, actual: self.consumed + got as u64 });
+            return Err(SealError::PieceLength {
+                index: self.index,
+                expected: self.raw_len,
+                actual: self.consumed + got as u64,
+            });
         }
         self.consumed += got as u64;
         self.raw[got..].fill(0);
@@ -91,9 +116,17 @@ impl<'a, R: Read> PaddingSource<'a, R> {
             return Err(e);
         }
         let mut probe = [0u8; 1];
-        let extra = read_full(&mut self.reader, &mut probe).map_err(|source| SealError::PieceRead { index: self.index, source })?;
+        let extra =
+            read_full(&mut self.reader, &mut probe).map_err(|source| SealError::PieceRead {
+                index: self.index,
+                source,
+            })?;
         if extra > 0 {
-            return Err(SealError::PieceLength { index: self.index, expected: self.raw_len, actual: self.raw_len + 1 });
+            return Err(SealError::PieceLength {
+                index: self.index,
+                expected: self.raw_len,
+                actual: self.raw_len + 1,
+            });
         }
         Ok(())
     }
@@ -120,11 +153,11 @@ pub fn comm_p<R: Read>(reader: R, raw_len: u64) -> Result<PieceInfo, SealError> 
     comm_p_indexed(reader, raw_len, 0, None)
 }
 
-pub(crate) fn comm_p_indexed<R: Read>(
+pub(crate) fn comm_p_indexed<'s, R: Read>(
     reader: R,
     raw_len: u64,
     index: usize,
-    sink: Option<&mut dyn FnMut(u64, &[u8]) -> Result<(), SealError>>,
+    sink: Option<&'s mut PaddedSink<'s>>,
 ) -> Result<PieceInfo, SealError> {
     if raw_len == 0 {
         return Err(SealError::EmptyPiece { index });
@@ -134,7 +167,11 @@ pub(crate) fn comm_p_indexed<R: Read>(
     let mut src = PaddingSource::new(reader, raw_len, index, sink);
     let root = tree_root(&shape, &mut src).map_err(|e| src.take_error(e))?;
     src.finish()?;
-    Ok(PieceInfo { comm_p: root, padded_size: padded.bytes(), raw_len })
+    Ok(PieceInfo {
+        comm_p: root,
+        padded_size: padded.bytes(),
+        raw_len,
+    })
 }
 
 /// Where each piece goes: its offset in padded bytes (a multiple of its own padded size).
@@ -151,7 +188,11 @@ pub fn layout(sector: SectorSize, pieces: &[PaddedPieceSize]) -> Result<Vec<u64>
         cursor = off + p.bytes();
     }
     if cursor > sector.bytes() {
-        return Err(SealError::PiecesDoNotFit { needed: cursor, capacity: sector.bytes(), sector: sector.to_string() });
+        return Err(SealError::PiecesDoNotFit {
+            needed: cursor,
+            capacity: sector.bytes(),
+            sector: sector.to_string(),
+        });
     }
     Ok(offsets)
 }

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use strata_params::ProofType;
 use strata_primitives::merkle::{build_tree, LeafSource, TreeError, TreeShape};
-use strata_primitives::node::{nodes_as_bytes, nodes_as_bytes_mut, node_from_fr, node_to_fr, Node};
+use strata_primitives::node::{node_from_fr, node_to_fr, nodes_as_bytes, nodes_as_bytes_mut, Node};
 use strata_primitives::sizes::{PaddedPieceSize, UnpaddedPieceSize};
 
 /// What to seal and with which identities.
@@ -44,14 +44,22 @@ pub struct PieceSource<'a> {
 
 /// The hidden work directory used while sealing into `out`.
 pub fn work_dir(out: &Path) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     out.with_file_name(format!(".{name}.sealing"))
 }
 
 /// Seals `pieces` into a new sector directory `out`, which must not exist. On error nothing is
 /// left at `out`; a run killed midway leaves only the hidden work directory, which the next run
 /// removes and redoes.
-pub fn seal(config: &SealConfig, pieces: Vec<PieceSource<'_>>, out: &Path, progress: &dyn Progress) -> Result<SectorMeta, SealError> {
+pub fn seal(
+    config: &SealConfig,
+    pieces: Vec<PieceSource<'_>>,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<SectorMeta, SealError> {
     if out.exists() {
         return Err(SealError::OutputExists(out.to_path_buf()));
     }
@@ -61,7 +69,10 @@ pub fn seal(config: &SealConfig, pieces: Vec<PieceSource<'_>>, out: &Path, progr
             return Err(SealError::EmptyPiece { index });
         }
     }
-    let sizes: Vec<PaddedPieceSize> = pieces.iter().map(|p| UnpaddedPieceSize::for_data_len(p.len).padded()).collect();
+    let sizes: Vec<PaddedPieceSize> = pieces
+        .iter()
+        .map(|p| UnpaddedPieceSize::for_data_len(p.len).padded())
+        .collect();
     let offsets = pieces::layout(sector, &sizes)?;
 
     let work = work_dir(out);
@@ -106,8 +117,14 @@ fn seal_in(
     let mut infos: Vec<PieceInfo> = Vec::with_capacity(pieces.len());
     for (index, (piece, &offset)) in pieces.into_iter().zip(offsets).enumerate() {
         let len = piece.len;
-        let mut sink = |pos: u64, bytes: &[u8]| files::write_at(&unsealed, bytes, offset + pos, &tmp);
-        infos.push(pieces::comm_p_indexed(piece.reader, len, index, Some(&mut sink))?);
+        let mut sink =
+            |pos: u64, bytes: &[u8]| files::write_at(&unsealed, bytes, offset + pos, &tmp);
+        infos.push(pieces::comm_p_indexed(
+            piece.reader,
+            len,
+            index,
+            Some(&mut sink),
+        )?);
         progress.advance(len);
     }
     files::commit(unsealed, &tmp, &unsealed_path)?;
@@ -115,16 +132,29 @@ fn seal_in(
 
     // 2. tree_d over the unsealed file; CommD must equal CommD from the pieces.
     progress.start("building tree_d", 1);
-    let comm_d = build_tree(&pt.tree_d_shape(), &mut FileLeaves::open(&unsealed_path)?, &paths.tree_d())?;
+    let comm_d = build_tree(
+        &pt.tree_d_shape(),
+        &mut FileLeaves::open(&unsealed_path)?,
+        &paths.tree_d(),
+    )?;
     let from_pieces = comm_d_from_pieces(pt.sector_size, &infos)?;
     if comm_d != from_pieces {
-        return Err(SealError::CorruptSector { dir: paths.dir.clone(), reason: "CommD of the data differs from CommD of the pieces".into() });
+        return Err(SealError::CorruptSector {
+            dir: paths.dir.clone(),
+            reason: "CommD of the data differs from CommD of the pieces".into(),
+        });
     }
     progress.finish();
 
     // 3. Labels.
     let porep_id = pt.porep_id();
-    let rid = replica_id(config.prover_id, config.sector_number, &config.ticket, &comm_d, &porep_id);
+    let rid = replica_id(
+        config.prover_id,
+        config.sector_number,
+        &config.ticket,
+        &comm_d,
+        &porep_id,
+    );
     let graph = Graph::new(&porep_id, n);
     progress.start("parent cache", 1);
     let cache = ParentCache::open_or_create(&config.parent_cache_dir, pt, &graph)?;
@@ -133,7 +163,13 @@ fn seal_in(
 
     // 4. Encoding: replica = data + last layer.
     progress.start("encoding", n);
-    encode_file(&unsealed_path, &paths.layer(pt.layers), &paths.sealed(), n, progress)?;
+    encode_file(
+        &unsealed_path,
+        &paths.layer(pt.layers),
+        &paths.sealed(),
+        n,
+        progress,
+    )?;
     progress.finish();
 
     // 5. tree_c over column hashes, tree_r_last over the replica.
@@ -141,7 +177,11 @@ fn seal_in(
     let comm_c = build_tree_c(paths, pt.layers, &pt.tree_r_shape(), progress)?;
     progress.finish();
     progress.start("building tree_r_last", 1);
-    let comm_r_last = build_tree(&pt.tree_r_shape(), &mut FileLeaves::open(&paths.sealed())?, &paths.tree_r_last())?;
+    let comm_r_last = build_tree(
+        &pt.tree_r_shape(),
+        &mut FileLeaves::open(&paths.sealed())?,
+        &paths.tree_r_last(),
+    )?;
     progress.finish();
     let comm_r = comm_r(&comm_c, &comm_r_last);
     files::write_atomic(&paths.p_aux(), &[comm_c, comm_r_last].concat())?;
@@ -158,10 +198,19 @@ fn seal_in(
         comm_c,
         comm_r_last,
         comm_r,
-        pieces: infos.into_iter().zip(offsets).map(|(info, &offset)| PlacedPiece { info, offset }).collect(),
+        pieces: infos
+            .into_iter()
+            .zip(offsets)
+            .map(|(info, &offset)| PlacedPiece { info, offset })
+            .collect(),
         state: SectorState::Sealed,
     };
-    files::write_atomic(&paths.meta(), serde_json::to_string_pretty(&meta).expect("meta serialises").as_bytes())?;
+    files::write_atomic(
+        &paths.meta(),
+        serde_json::to_string_pretty(&meta)
+            .expect("meta serialises")
+            .as_bytes(),
+    )?;
     Ok(meta)
 }
 
@@ -183,7 +232,10 @@ pub(crate) struct FileLeaves {
 
 impl FileLeaves {
     pub(crate) fn open(path: &Path) -> Result<Self, SealError> {
-        Ok(FileLeaves { file: File::open(path).map_err(SealError::io("opening", path))?, path: path.to_path_buf() })
+        Ok(FileLeaves {
+            file: File::open(path).map_err(SealError::io("opening", path))?,
+            path: path.to_path_buf(),
+        })
     }
 }
 
@@ -192,12 +244,25 @@ impl LeafSource for FileLeaves {
         use std::os::unix::fs::FileExt;
         self.file
             .read_exact_at(nodes_as_bytes_mut(out), start * 32)
-            .map_err(|source| TreeError::Io { what: "reading leaves from", path: self.path.clone(), source })
+            .map_err(|source| TreeError::Io {
+                what: "reading leaves from",
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
-fn encode_file(data: &Path, key: &Path, out: &Path, n: u64, progress: &dyn Progress) -> Result<(), SealError> {
-    let (d, k) = (File::open(data).map_err(SealError::io("opening", data))?, File::open(key).map_err(SealError::io("opening", key))?);
+fn encode_file(
+    data: &Path,
+    key: &Path,
+    out: &Path,
+    n: u64,
+    progress: &dyn Progress,
+) -> Result<(), SealError> {
+    let (d, k) = (
+        File::open(data).map_err(SealError::io("opening", data))?,
+        File::open(key).map_err(SealError::io("opening", key))?,
+    );
     let (o, tmp) = files::create_sized(out, n * 32)?;
     let mut bd = vec![[0u8; 32]; BLOCK];
     let mut bk = vec![[0u8; 32]; BLOCK];
@@ -207,8 +272,12 @@ fn encode_file(data: &Path, key: &Path, out: &Path, n: u64, progress: &dyn Progr
         let len = (BLOCK as u64).min(n - start) as usize;
         files::read_at(&d, nodes_as_bytes_mut(&mut bd[..len]), start * 32, data)?;
         files::read_at(&k, nodes_as_bytes_mut(&mut bk[..len]), start * 32, key)?;
-        encoding::encode(&bd[..len], &bk[..len], &mut bo[..len])
-            .map_err(|e| SealError::CorruptSector { dir: data.parent().unwrap_or(data).to_path_buf(), reason: format!("encoding block at node {start}: {e}") })?;
+        encoding::encode(&bd[..len], &bk[..len], &mut bo[..len]).map_err(|e| {
+            SealError::CorruptSector {
+                dir: data.parent().unwrap_or(data).to_path_buf(),
+                reason: format!("encoding block at node {start}: {e}"),
+            }
+        })?;
         files::write_at(&o, nodes_as_bytes(&bo[..len]), start * 32, &tmp)?;
         progress.advance(len as u64);
         start += len as u64;
@@ -216,7 +285,12 @@ fn encode_file(data: &Path, key: &Path, out: &Path, n: u64, progress: &dyn Progr
     files::commit(o, &tmp, out)
 }
 
-fn build_tree_c(paths: &SectorPaths, layers: usize, shape: &TreeShape, progress: &dyn Progress) -> Result<Node, SealError> {
+fn build_tree_c(
+    paths: &SectorPaths,
+    layers: usize,
+    shape: &TreeShape,
+    progress: &dyn Progress,
+) -> Result<Node, SealError> {
     let layer_files = (1..=layers)
         .map(|l| File::open(paths.layer(l)).map_err(SealError::io("opening", paths.layer(l))))
         .collect::<Result<Vec<_>, _>>()?;
@@ -230,7 +304,10 @@ fn build_tree_c(paths: &SectorPaths, layers: usize, shape: &TreeShape, progress:
                 col.resize(out.len(), [0u8; 32]);
                 files::read_at(f, nodes_as_bytes_mut(col), start * 32, &paths.layer(l + 1))?;
             }
-            tree_c::hash_columns(&cols, out).map_err(|e| SealError::CorruptSector { dir: paths.dir.clone(), reason: format!("layer label: {e}") })?;
+            tree_c::hash_columns(&cols, out).map_err(|e| SealError::CorruptSector {
+                dir: paths.dir.clone(),
+                reason: format!("layer label: {e}"),
+            })?;
             files::write_at(&leaves_file, nodes_as_bytes(out), start * 32, &leaves_tmp)?;
             progress.advance(out.len() as u64);
             Ok(())

@@ -90,7 +90,13 @@ pub fn prover_id_bytes(prover_id: u64) -> Node {
 }
 
 /// `replica_id = hash_d(prover_id[32] ‖ u64_be(sector_number) ‖ ticket ‖ comm_d ‖ porep_id)`.
-pub fn replica_id(prover_id: u64, sector_number: u64, ticket: &Node, comm_d: &Node, porep_id: &[u8; 32]) -> Node {
+pub fn replica_id(
+    prover_id: u64,
+    sector_number: u64,
+    ticket: &Node,
+    comm_d: &Node,
+    porep_id: &[u8; 32],
+) -> Node {
     let mut pre = Vec::with_capacity(136);
     pre.extend_from_slice(&prover_id_bytes(prover_id));
     pre.extend_from_slice(&sector_number.to_be_bytes());
@@ -110,7 +116,9 @@ pub struct SectorPaths {
 impl SectorPaths {
     /// Paths for `dir`.
     pub fn new(dir: &Path) -> Self {
-        SectorPaths { dir: dir.to_path_buf() }
+        SectorPaths {
+            dir: dir.to_path_buf(),
+        }
     }
     /// `meta.json`.
     pub fn meta(&self) -> PathBuf {
@@ -157,20 +165,41 @@ impl SectorPaths {
 impl SectorMeta {
     /// Reads and checks `meta.json` of the sector in `dir`.
     pub fn load(dir: &Path) -> Result<SectorMeta, SealError> {
-        let corrupt = |reason: String| SealError::CorruptSector { dir: dir.to_path_buf(), reason };
+        let corrupt = |reason: String| SealError::CorruptSector {
+            dir: dir.to_path_buf(),
+            reason,
+        };
         let path = SectorPaths::new(dir).meta();
-        let text = std::fs::read_to_string(&path).map_err(|e| corrupt(format!("cannot read meta.json: {e}")))?;
-        let meta: SectorMeta = serde_json::from_str(&text).map_err(|e| corrupt(format!("malformed meta.json: {e}")))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| corrupt(format!("cannot read meta.json: {e}")))?;
+        let meta: SectorMeta = serde_json::from_str(&text)
+            .map_err(|e| corrupt(format!("malformed meta.json: {e}")))?;
         if meta.version != META_VERSION {
-            return Err(corrupt(format!("meta.json version {} (this build reads {META_VERSION})", meta.version)));
+            return Err(corrupt(format!(
+                "meta.json version {} (this build reads {META_VERSION})",
+                meta.version
+            )));
         }
-        let pt = meta.proof_type_checked().map_err(|e| corrupt(e.to_string()))?;
+        let pt = meta
+            .proof_type_checked()
+            .map_err(|e| corrupt(e.to_string()))?;
         if pt.sector_size.bytes() != meta.sector_size {
-            return Err(corrupt(format!("sector size {} does not match proof type {}", meta.sector_size, pt.id)));
+            return Err(corrupt(format!(
+                "sector size {} does not match proof type {}",
+                meta.sector_size, pt.id
+            )));
         }
-        let expect = replica_id(meta.prover_id, meta.sector_number, &meta.ticket, &meta.comm_d, &pt.porep_id());
+        let expect = replica_id(
+            meta.prover_id,
+            meta.sector_number,
+            &meta.ticket,
+            &meta.comm_d,
+            &pt.porep_id(),
+        );
         if expect != meta.replica_id {
-            return Err(corrupt("replica_id does not match prover id, sector number, ticket and comm_d".into()));
+            return Err(corrupt(
+                "replica_id does not match prover id, sector number, ticket and comm_d".into(),
+            ));
         }
         Ok(meta)
     }

@@ -21,35 +21,73 @@ use strata_primitives::node::{nodes_as_bytes, nodes_as_bytes_mut, Node};
 
 /// Writes the original bytes of piece `index` of the sector in `dir` to `out` (atomically).
 /// Returns the piece's info as recorded in `meta.json`.
-pub fn unseal_piece(dir: &Path, index: usize, out: &Path, parent_cache_dir: &Path, progress: &dyn Progress) -> Result<PieceInfo, SealError> {
+pub fn unseal_piece(
+    dir: &Path,
+    index: usize,
+    out: &Path,
+    parent_cache_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<PieceInfo, SealError> {
     let meta = SectorMeta::load(dir)?;
-    let piece = meta.pieces.get(index).ok_or(SealError::NoSuchPiece { index, count: meta.pieces.len() })?.clone();
+    let piece = meta
+        .pieces
+        .get(index)
+        .ok_or(SealError::NoSuchPiece {
+            index,
+            count: meta.pieces.len(),
+        })?
+        .clone();
     let first = piece.offset / 32;
     let count = piece.info.padded_size / 32;
     let raw_len = piece.info.raw_len;
     let mut written = 0u64;
-    unseal_range(dir, &meta, first, count, piece.info.comm_p, out, parent_cache_dir, progress, &mut |file, tmp, nodes| {
-        let bytes = nodes_as_bytes(nodes);
-        let mut raw = vec![0u8; bytes.len() / 128 * 127];
-        fr32::unpad(bytes, &mut raw);
-        let take = (raw_len - written).min(raw.len() as u64) as usize;
-        files::write_at(file, &raw[..take], written, tmp)?;
-        written += take as u64;
-        Ok(())
-    })?;
+    unseal_range(
+        dir,
+        &meta,
+        first,
+        count,
+        piece.info.comm_p,
+        out,
+        parent_cache_dir,
+        progress,
+        &mut |file, tmp, nodes| {
+            let bytes = nodes_as_bytes(nodes);
+            let mut raw = vec![0u8; bytes.len() / 128 * 127];
+            fr32::unpad(bytes, &mut raw);
+            let take = (raw_len - written).min(raw.len() as u64) as usize;
+            files::write_at(file, &raw[..take], written, tmp)?;
+            written += take as u64;
+            Ok(())
+        },
+    )?;
     Ok(piece.info)
 }
 
 /// Writes the whole fr32-padded unsealed sector of `dir` to `out` (atomically), checked against CommD.
-pub fn unseal_sector(dir: &Path, out: &Path, parent_cache_dir: &Path, progress: &dyn Progress) -> Result<(), SealError> {
+pub fn unseal_sector(
+    dir: &Path,
+    out: &Path,
+    parent_cache_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(), SealError> {
     let meta = SectorMeta::load(dir)?;
     let n = meta.sector_size / 32;
     let mut pos = 0u64;
-    unseal_range(dir, &meta, 0, n, meta.comm_d, out, parent_cache_dir, progress, &mut |file, tmp, nodes| {
-        files::write_at(file, nodes_as_bytes(nodes), pos, tmp)?;
-        pos += nodes.len() as u64 * 32;
-        Ok(())
-    })
+    unseal_range(
+        dir,
+        &meta,
+        0,
+        n,
+        meta.comm_d,
+        out,
+        parent_cache_dir,
+        progress,
+        &mut |file, tmp, nodes| {
+            files::write_at(file, nodes_as_bytes(nodes), pos, tmp)?;
+            pos += nodes.len() as u64 * 32;
+            Ok(())
+        },
+    )
 }
 
 type Emit<'a> = dyn FnMut(&File, &Path, &[Node]) -> Result<(), SealError> + 'a;
@@ -66,15 +104,30 @@ fn unseal_range(
     progress: &dyn Progress,
     emit: &mut Emit<'_>,
 ) -> Result<(), SealError> {
-    let corrupt = |reason: String| SealError::CorruptSector { dir: dir.to_path_buf(), reason };
+    let corrupt = |reason: String| SealError::CorruptSector {
+        dir: dir.to_path_buf(),
+        reason,
+    };
     let pt = meta.proof_type_checked()?;
     let paths = SectorPaths::new(dir);
     let n = pt.nodes();
     let sealed_path = paths.sealed();
-    let sealed = File::open(&sealed_path).map_err(|e| corrupt(format!("cannot open the replica {}: {e}", sealed_path.display())))?;
-    let len = sealed.metadata().map_err(SealError::io("reading metadata of", &sealed_path))?.len();
+    let sealed = File::open(&sealed_path).map_err(|e| {
+        corrupt(format!(
+            "cannot open the replica {}: {e}",
+            sealed_path.display()
+        ))
+    })?;
+    let len = sealed
+        .metadata()
+        .map_err(SealError::io("reading metadata of", &sealed_path))?
+        .len();
     if len != n * 32 {
-        return Err(corrupt(format!("replica has {len} bytes, a {} sector has {}", pt.sector_size, n * 32)));
+        return Err(corrupt(format!(
+            "replica has {len} bytes, a {} sector has {}",
+            pt.sector_size,
+            n * 32
+        )));
     }
 
     // The key: the last layer's labels, regenerated if the layer file is gone.
@@ -95,10 +148,13 @@ fn unseal_range(
                 files::read_at(&sealed, nodes_as_bytes_mut(&mut rep), at, &sealed_path)?;
                 files::read_at(&key, nodes_as_bytes_mut(&mut k), at, &key_path)?;
                 decode(&rep, &k, nodes).map_err(|e| match e {
-                    DecodeError::NonCanonical(bad) => corrupt(format!("replica node near {}: {bad}", first + start)),
-                    DecodeError::NotData { index } => {
-                        corrupt(format!("replica node {} does not decode to data: the replica is corrupt", first + start + index as u64))
+                    DecodeError::NonCanonical(bad) => {
+                        corrupt(format!("replica node near {}: {bad}", first + start))
                     }
+                    DecodeError::NotData { index } => corrupt(format!(
+                        "replica node {} does not decode to data: the replica is corrupt",
+                        first + start + index as u64
+                    )),
                 })?;
                 emit(&out_file, &tmp, nodes)?;
                 progress.advance(nodes.len() as u64);
@@ -135,21 +191,39 @@ fn unseal_range(
 }
 
 /// The path of the last layer's labels, regenerating them into a scratch directory if needed.
-fn key_layer(paths: &SectorPaths, meta: &SectorMeta, parent_cache_dir: &Path, progress: &dyn Progress) -> Result<(PathBuf, Option<PathBuf>), SealError> {
+fn key_layer(
+    paths: &SectorPaths,
+    meta: &SectorMeta,
+    parent_cache_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<(PathBuf, Option<PathBuf>), SealError> {
     let pt = meta.proof_type_checked()?;
     let last = paths.layer(pt.layers);
-    if fs::metadata(&last).map(|m| m.len() == pt.nodes() * 32).unwrap_or(false) {
+    if fs::metadata(&last)
+        .map(|m| m.len() == pt.nodes() * 32)
+        .unwrap_or(false)
+    {
         return Ok((last, None));
     }
     tracing::info!(sector = %paths.dir.display(), "layer files absent: regenerating labels to unseal");
     let scratch = paths.cache().join(format!("unseal-{}", std::process::id()));
     fs::create_dir_all(&scratch).map_err(SealError::io("creating", &scratch))?;
     let graph = Graph::new(&pt.porep_id(), pt.nodes());
-    let r = ParentCache::open_or_create(parent_cache_dir, &pt, &graph)
-        .and_then(|cache| labeling::label_layers(&cache, &meta.replica_id, pt.layers, &|l| scratch.join(format!("layer-{l}.dat")), progress));
+    let r = ParentCache::open_or_create(parent_cache_dir, &pt, &graph).and_then(|cache| {
+        labeling::label_layers(
+            &cache,
+            &meta.replica_id,
+            pt.layers,
+            &|l| scratch.join(format!("layer-{l}.dat")),
+            progress,
+        )
+    });
     if let Err(e) = r {
         let _ = fs::remove_dir_all(&scratch);
         return Err(e);
     }
-    Ok((scratch.join(format!("layer-{}.dat", pt.layers)), Some(scratch)))
+    Ok((
+        scratch.join(format!("layer-{}.dat", pt.layers)),
+        Some(scratch),
+    ))
 }

@@ -23,11 +23,19 @@ fn config(size: SectorSize, prover_id: u64, ticket: u8, cache: &Path) -> SealCon
 }
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) ^ (i >> 8) as u8)
+        .collect()
 }
 
 fn seal_bytes(cfg: &SealConfig, pieces: &[&[u8]], out: &Path) -> Result<SectorMeta, SealError> {
-    let sources = pieces.iter().map(|p| PieceSource { reader: Box::new(*p), len: p.len() as u64 }).collect();
+    let sources = pieces
+        .iter()
+        .map(|p| PieceSource {
+            reader: Box::new(*p),
+            len: p.len() as u64,
+        })
+        .collect();
     seal(cfg, sources, out, &NoProgress)
 }
 
@@ -46,11 +54,23 @@ fn seal_2kib_matches_the_construction_node_by_node() {
     let pt = cfg.proof_type;
 
     // Layout: 300 bytes → 512 padded at 0; 1000 bytes → 1024 padded at 1024.
-    assert_eq!(meta.pieces.iter().map(|p| (p.offset, p.info.padded_size)).collect::<Vec<_>>(), vec![(0, 512), (1024, 1024)]);
+    assert_eq!(
+        meta.pieces
+            .iter()
+            .map(|p| (p.offset, p.info.padded_size))
+            .collect::<Vec<_>>(),
+        vec![(0, 512), (1024, 1024)]
+    );
     let infos: Vec<PieceInfo> = meta.pieces.iter().map(|p| p.info.clone()).collect();
-    assert_eq!(comm_d_from_pieces(pt.sector_size, &infos).unwrap(), meta.comm_d);
+    assert_eq!(
+        comm_d_from_pieces(pt.sector_size, &infos).unwrap(),
+        meta.comm_d
+    );
     let unsealed = read_nodes(&paths.unsealed());
-    assert_eq!(comm_d_from_data(pt.sector_size, &unsealed).unwrap(), meta.comm_d);
+    assert_eq!(
+        comm_d_from_data(pt.sector_size, &unsealed).unwrap(),
+        meta.comm_d
+    );
     assert_eq!(&unsealed[..pad_bytes(&a).len()], &pad_bytes(&a)[..]);
 
     // Every label equals the reference formula over its parents.
@@ -61,26 +81,45 @@ fn seal_2kib_matches_the_construction_node_by_node() {
     for v in 0..pt.nodes() {
         graph.parents(v, &mut p);
         let base: Vec<Node> = p[..6].iter().map(|&i| l1[i as usize]).collect();
-        assert_eq!(l1[v as usize], label_reference(&meta.replica_id, 1, v, &base), "layer 1 node {v}");
+        assert_eq!(
+            l1[v as usize],
+            label_reference(&meta.replica_id, 1, v, &base),
+            "layer 1 node {v}"
+        );
         let mut all: Vec<Node> = p[..6].iter().map(|&i| l2[i as usize]).collect();
         all.extend(p[6..].iter().map(|&i| l1[i as usize]));
-        assert_eq!(l2[v as usize], label_reference(&meta.replica_id, 2, v, &all), "layer 2 node {v}");
+        assert_eq!(
+            l2[v as usize],
+            label_reference(&meta.replica_id, 2, v, &all),
+            "layer 2 node {v}"
+        );
     }
 
     // replica = data + label_L, and the trees' roots recompute from their leaves.
     let sealed = read_nodes(&paths.sealed());
     for v in 0..pt.nodes() as usize {
-        assert_eq!(node_to_fr(&sealed[v]).unwrap(), node_to_fr(&unsealed[v]).unwrap() + node_to_fr(&l2[v]).unwrap());
+        assert_eq!(
+            node_to_fr(&sealed[v]).unwrap(),
+            node_to_fr(&unsealed[v]).unwrap() + node_to_fr(&l2[v]).unwrap()
+        );
     }
-    let cols: Vec<Node> = (0..pt.nodes() as usize).map(|v| tree_c::column_hash(&[l1[v], l2[v]]).unwrap()).collect();
+    let cols: Vec<Node> = (0..pt.nodes() as usize)
+        .map(|v| tree_c::column_hash(&[l1[v], l2[v]]).unwrap())
+        .collect();
     assert_eq!(read_nodes(&paths.tree_c_leaves()), cols);
     let mut src: &[Node] = &cols;
-    assert_eq!(tree_root(&pt.tree_r_shape(), &mut src).unwrap(), meta.comm_c);
+    assert_eq!(
+        tree_root(&pt.tree_r_shape(), &mut src).unwrap(),
+        meta.comm_c
+    );
     let tr = TreeReader::open(pt.tree_r_shape(), &paths.sealed(), &paths.tree_r_last()).unwrap();
     assert_eq!(tr.recompute_root().unwrap(), meta.comm_r_last);
     assert_eq!(tr.root(), meta.comm_r_last);
     assert_eq!(seal::comm_r(&meta.comm_c, &meta.comm_r_last), meta.comm_r);
-    assert_eq!(fs::read(paths.p_aux()).unwrap(), [meta.comm_c, meta.comm_r_last].concat());
+    assert_eq!(
+        fs::read(paths.p_aux()).unwrap(),
+        [meta.comm_c, meta.comm_r_last].concat()
+    );
     assert_eq!(SectorMeta::load(&out).unwrap(), meta);
 
     // Unseal each piece to exactly its bytes, and the whole sector to the unsealed file.
@@ -91,7 +130,10 @@ fn seal_2kib_matches_the_construction_node_by_node() {
     }
     let whole = tmp.path().join("whole");
     unseal_sector(&out, &whole, &cfg.parent_cache_dir, &NoProgress).unwrap();
-    assert_eq!(fs::read(&whole).unwrap(), fs::read(paths.unsealed()).unwrap());
+    assert_eq!(
+        fs::read(&whole).unwrap(),
+        fs::read(paths.unsealed()).unwrap()
+    );
 }
 
 #[test]
@@ -101,7 +143,12 @@ fn same_inputs_same_comm_r_and_identity_changes_everything() {
     let d = data(2032, 5);
     let seal_with = |prover, ticket, name: &str| {
         let out = tmp.path().join(name);
-        let m = seal_bytes(&config(SectorSize::KIB2, prover, ticket, &cache), &[&d], &out).unwrap();
+        let m = seal_bytes(
+            &config(SectorSize::KIB2, prover, ticket, &cache),
+            &[&d],
+            &out,
+        )
+        .unwrap();
         (m, fs::read(out.join("sealed")).unwrap())
     };
     let (m1, r1) = seal_with(1, 1, "a");
@@ -114,7 +161,11 @@ fn same_inputs_same_comm_r_and_identity_changes_everything() {
         assert_ne!(m.comm_r, m1.comm_r);
         assert_ne!(m.replica_id, m1.replica_id);
         assert_ne!(r, &r1);
-        let same = r.chunks(32).zip(r1.chunks(32)).filter(|(x, y)| x == y).count();
+        let same = r
+            .chunks(32)
+            .zip(r1.chunks(32))
+            .filter(|(x, y)| x == y)
+            .count();
         assert!(same <= 1, "{same} replica nodes coincide");
     }
 }
@@ -157,7 +208,10 @@ fn seal_8mib_round_trip_and_unseal_without_layers() {
     let out = tmp.path().join("s");
     let meta = seal_bytes(&cfg, &[&a, &b], &out).unwrap();
     let infos: Vec<PieceInfo> = meta.pieces.iter().map(|p| p.info.clone()).collect();
-    assert_eq!(comm_d_from_pieces(SectorSize::MIB8, &infos).unwrap(), meta.comm_d);
+    assert_eq!(
+        comm_d_from_pieces(SectorSize::MIB8, &infos).unwrap(),
+        meta.comm_d
+    );
     assert_eq!(infos[0], comm_p(&a[..], a.len() as u64).unwrap());
     // Delete the layers (as after the seal proof); unsealing regenerates the labels.
     for l in 1..=2 {
@@ -166,7 +220,13 @@ fn seal_8mib_round_trip_and_unseal_without_layers() {
     let o = tmp.path().join("b.out");
     unseal_piece(&out, 1, &o, &cfg.parent_cache_dir, &NoProgress).unwrap();
     assert_eq!(fs::read(&o).unwrap(), b);
-    assert!(fs::read_dir(SectorPaths::new(&out).cache()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("unseal-")));
+    assert!(fs::read_dir(SectorPaths::new(&out).cache())
+        .unwrap()
+        .all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("unseal-")));
 }
 
 #[test]
@@ -174,22 +234,63 @@ fn bad_input_is_a_typed_error_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(SectorSize::KIB2, 1, 1, &tmp.path().join("parents"));
     let out = tmp.path().join("s");
-    assert!(matches!(seal_bytes(&cfg, &[], &out), Err(SealError::NoPieces)));
-    assert!(matches!(seal_bytes(&cfg, &[b""], &out), Err(SealError::EmptyPiece { index: 0 })));
+    assert!(matches!(
+        seal_bytes(&cfg, &[], &out),
+        Err(SealError::NoPieces)
+    ));
+    assert!(matches!(
+        seal_bytes(&cfg, &[b""], &out),
+        Err(SealError::EmptyPiece { index: 0 })
+    ));
     let big = data(2033, 1);
-    assert!(matches!(seal_bytes(&cfg, &[&big], &out), Err(SealError::PiecesDoNotFit { .. })));
+    assert!(matches!(
+        seal_bytes(&cfg, &[&big], &out),
+        Err(SealError::PiecesDoNotFit { .. })
+    ));
     // A source shorter than declared.
     let short = data(100, 1);
-    let r = seal(&cfg, vec![PieceSource { reader: Box::new(&short[..]), len: 200 }], &out, &NoProgress);
-    assert!(matches!(r, Err(SealError::PieceLength { index: 0, expected: 200, actual: 100 })), "{r:?}");
+    let r = seal(
+        &cfg,
+        vec![PieceSource {
+            reader: Box::new(&short[..]),
+            len: 200,
+        }],
+        &out,
+        &NoProgress,
+    );
+    assert!(
+        matches!(
+            r,
+            Err(SealError::PieceLength {
+                index: 0,
+                expected: 200,
+                actual: 100
+            })
+        ),
+        "{r:?}"
+    );
     // And longer.
-    let r = seal(&cfg, vec![PieceSource { reader: Box::new(&short[..]), len: 50 }], &out, &NoProgress);
-    assert!(matches!(r, Err(SealError::PieceLength { index: 0, .. })), "{r:?}");
+    let r = seal(
+        &cfg,
+        vec![PieceSource {
+            reader: Box::new(&short[..]),
+            len: 50,
+        }],
+        &out,
+        &NoProgress,
+    );
+    assert!(
+        matches!(r, Err(SealError::PieceLength { index: 0, .. })),
+        "{r:?}"
+    );
     assert!(!out.exists() && !seal::work_dir(&out).exists());
     // Existing output directory is untouched.
     fs::create_dir(&out).unwrap();
     fs::write(out.join("keep"), b"x").unwrap();
-    assert!(matches!(seal_bytes(&cfg, &[&short], &out), Err(SealError::OutputExists(_))));
+    assert!(matches!(
+        seal_bytes(&cfg, &[&short], &out),
+        Err(SealError::OutputExists(_))
+    ));
     assert_eq!(fs::read(out.join("keep")).unwrap(), b"x");
 }
 
@@ -199,7 +300,8 @@ fn corrupt_parent_cache_is_detected() {
     let cfg = config(SectorSize::KIB2, 1, 1, &tmp.path().join("parents"));
     let d = data(500, 1);
     seal_bytes(&cfg, &[&d], &tmp.path().join("a")).unwrap();
-    let cache = strata_sealer::parent_cache::ParentCache::path_for(&cfg.parent_cache_dir, &cfg.proof_type);
+    let cache =
+        strata_sealer::parent_cache::ParentCache::path_for(&cfg.parent_cache_dir, &cfg.proof_type);
     let mut bytes = fs::read(&cache).unwrap();
     bytes[100] ^= 1;
     fs::write(&cache, &bytes).unwrap();
@@ -209,11 +311,17 @@ fn corrupt_parent_cache_is_detected() {
     assert!(!tmp.path().join("b").exists());
     // Truncated: also caught.
     fs::write(&cache, &bytes[..1000]).unwrap();
-    assert!(matches!(seal_bytes(&cfg, &[&d], &tmp.path().join("c")), Err(SealError::CorruptParentCache { .. })));
+    assert!(matches!(
+        seal_bytes(&cfg, &[&d], &tmp.path().join("c")),
+        Err(SealError::CorruptParentCache { .. })
+    ));
     // Deleting it regenerates it and sealing works again, with the same CommR.
     fs::remove_file(&cache).unwrap();
     let m = seal_bytes(&cfg, &[&d], &tmp.path().join("d")).unwrap();
-    assert_eq!(m.comm_r, SectorMeta::load(&tmp.path().join("a")).unwrap().comm_r);
+    assert_eq!(
+        m.comm_r,
+        SectorMeta::load(&tmp.path().join("a")).unwrap().comm_r
+    );
 }
 
 #[test]
@@ -239,7 +347,10 @@ fn corrupt_replica_fails_to_unseal_and_writes_nothing() {
     assert!(err.to_string().contains("replica has 1000 bytes"), "{err}");
     // Missing piece index, malformed meta.
     fs::write(&sealed, &good).unwrap();
-    assert!(matches!(unseal_piece(&out, 3, &target, &cfg.parent_cache_dir, &NoProgress), Err(SealError::NoSuchPiece { index: 3, count: 1 })));
+    assert!(matches!(
+        unseal_piece(&out, 3, &target, &cfg.parent_cache_dir, &NoProgress),
+        Err(SealError::NoSuchPiece { index: 3, count: 1 })
+    ));
     fs::write(out.join("meta.json"), b"{not json").unwrap();
     let err = unseal_piece(&out, 0, &target, &cfg.parent_cache_dir, &NoProgress).unwrap_err();
     assert!(err.to_string().contains("malformed meta.json"), "{err}");

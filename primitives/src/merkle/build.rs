@@ -1,7 +1,7 @@
 //! Streaming, parallel, chunked tree building.
 
 use super::{TreeShape, CHUNK_LEAVES};
-use crate::node::{nodes_as_bytes, NonCanonicalNode, Node};
+use crate::node::{nodes_as_bytes, Node, NonCanonicalNode};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 #[cfg(unix)]
@@ -68,22 +68,28 @@ impl<F: FnMut(u64, &mut [Node]) -> Result<(), TreeError>> LeafSource for F {
     }
 }
 
+/// Receives each computed level slice: (level, offset in level, nodes).
+type LevelSink<'a> = dyn FnMut(usize, u64, &[Node]) -> Result<(), TreeError> + 'a;
+
 /// Computes the tree's levels, calling `sink(level, offset_in_level, nodes)` for every level ≥ 1,
 /// and returns the root.
 fn build_levels(
     shape: &TreeShape,
     leaves: &mut dyn LeafSource,
-    sink: &mut dyn FnMut(usize, u64, &[Node]) -> Result<(), TreeError>,
+    sink: &mut LevelSink<'_>,
 ) -> Result<Node, TreeError> {
     // The chunk is the largest bottom subtree of at most CHUNK_LEAVES leaves.
     let mut chunk = 1u64;
     let mut chunk_levels = 0;
-    while chunk_levels < shape.height() && chunk * shape.arities[chunk_levels] as u64 <= CHUNK_LEAVES as u64 {
+    while chunk_levels < shape.height()
+        && chunk * shape.arities[chunk_levels] as u64 <= CHUNK_LEAVES as u64
+    {
         chunk *= shape.arities[chunk_levels] as u64;
         chunk_levels += 1;
     }
     let mut buf = vec![[0u8; 32]; chunk as usize];
-    let mut next = vec![[0u8; 32]; (chunk as usize / shape.arities.first().copied().unwrap_or(1)).max(1)];
+    let mut next =
+        vec![[0u8; 32]; (chunk as usize / shape.arities.first().copied().unwrap_or(1)).max(1)];
     let mut roots = Vec::with_capacity((shape.leaves / chunk) as usize);
     for c in 0..shape.leaves / chunk {
         leaves.fill(c * chunk, &mut buf)?;
@@ -94,7 +100,11 @@ fn build_levels(
             shape
                 .hasher
                 .hash_level(arity, &buf[..cur_len], &mut next[..n])
-                .map_err(|source| TreeError::NonCanonical { level: l, index: c * cur_len as u64, source })?;
+                .map_err(|source| TreeError::NonCanonical {
+                    level: l,
+                    index: c * cur_len as u64,
+                    source,
+                })?;
             sink(l + 1, c * n as u64, &next[..n])?;
             buf[..n].copy_from_slice(&next[..n]);
             cur_len = n;
@@ -108,7 +118,11 @@ fn build_levels(
         shape
             .hasher
             .hash_level(arity, &cur, &mut up)
-            .map_err(|source| TreeError::NonCanonical { level: l, index: 0, source })?;
+            .map_err(|source| TreeError::NonCanonical {
+                level: l,
+                index: 0,
+                source,
+            })?;
         sink(l + 1, 0, &up)?;
         cur = up;
     }
@@ -122,10 +136,20 @@ pub fn tree_root(shape: &TreeShape, leaves: &mut dyn LeafSource) -> Result<Node,
 
 /// Builds the tree and writes its upper levels to `out` atomically (temp file, fsync, rename).
 /// Returns the root.
-pub fn build_tree(shape: &TreeShape, leaves: &mut dyn LeafSource, out: &Path) -> Result<Node, TreeError> {
+pub fn build_tree(
+    shape: &TreeShape,
+    leaves: &mut dyn LeafSource,
+    out: &Path,
+) -> Result<Node, TreeError> {
     let tmp = tmp_path(out);
-    let file = OpenOptions::new().create(true).write(true).truncate(true).open(&tmp).map_err(io_err("creating", &tmp))?;
-    file.set_len(shape.upper_len() * 32).map_err(io_err("sizing", &tmp))?;
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(io_err("creating", &tmp))?;
+    file.set_len(shape.upper_len() * 32)
+        .map_err(io_err("sizing", &tmp))?;
     let result = (|| {
         let root = build_levels(shape, leaves, &mut |level, offset, nodes| {
             let pos = (shape.level_offset(level) + offset) * 32;
@@ -150,11 +174,18 @@ pub fn build_tree(shape: &TreeShape, leaves: &mut dyn LeafSource, out: &Path) ->
 
 fn io_err(what: &'static str, path: &Path) -> impl Fn(io::Error) -> TreeError {
     let path = path.to_path_buf();
-    move |source| TreeError::Io { what, path: path.clone(), source }
+    move |source| TreeError::Io {
+        what,
+        path: path.clone(),
+        source,
+    }
 }
 
 fn tmp_path(out: &Path) -> PathBuf {
-    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".tmp");
     out.with_file_name(name)
 }

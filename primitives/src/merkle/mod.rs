@@ -17,7 +17,7 @@ pub use build::{build_tree, tree_root, LeafSource, TreeError};
 pub use proof::{MerkleProof, TreeReader};
 
 use crate::hash::{hash_d_node, hash_d_pairs};
-use crate::node::{node_from_fr, node_to_fr, NonCanonicalNode, Node};
+use crate::node::{node_from_fr, node_to_fr, Node, NonCanonicalNode};
 use crate::poseidon::Poseidon;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,12 @@ impl TreeHasher {
     }
 
     /// Hashes a whole level: `parents[i]` from `children[arity·i .. arity·(i+1)]`, in parallel.
-    pub fn hash_level(self, arity: usize, children: &[Node], parents: &mut [Node]) -> Result<(), NonCanonicalNode> {
+    pub fn hash_level(
+        self,
+        arity: usize,
+        children: &[Node],
+        parents: &mut [Node],
+    ) -> Result<(), NonCanonicalNode> {
         assert_eq!(children.len(), arity * parents.len(), "level size mismatch");
         match self {
             TreeHasher::HashD => {
@@ -97,25 +102,41 @@ pub struct TreeShape {
 impl TreeShape {
     /// A binary `hash_d` tree over `leaves` nodes (a power of two).
     pub fn binary(leaves: u64) -> Self {
-        assert!(leaves.is_power_of_two(), "binary tree needs a power-of-two leaf count");
-        TreeShape { hasher: TreeHasher::HashD, leaves, arities: vec![2; leaves.trailing_zeros() as usize] }
+        assert!(
+            leaves.is_power_of_two(),
+            "binary tree needs a power-of-two leaf count"
+        );
+        TreeShape {
+            hasher: TreeHasher::HashD,
+            leaves,
+            arities: vec![2; leaves.trailing_zeros() as usize],
+        }
     }
 
     /// An arity-8 Poseidon tree over `leaves` nodes (a power of two ≥ 8); when log2(leaves) is not a
     /// multiple of 3 the top level has arity 2 (or 4).
     pub fn oct(leaves: u64) -> Self {
-        assert!(leaves.is_power_of_two() && leaves >= 8, "arity-8 tree needs a power-of-two leaf count ≥ 8");
+        assert!(
+            leaves.is_power_of_two() && leaves >= 8,
+            "arity-8 tree needs a power-of-two leaf count ≥ 8"
+        );
         let bits = leaves.trailing_zeros() as usize;
         let mut arities = vec![8; bits / 3];
-        if bits % 3 != 0 {
+        if !bits.is_multiple_of(3) {
             arities.push(1 << (bits % 3));
         }
-        TreeShape { hasher: TreeHasher::Poseidon, leaves, arities }
+        TreeShape {
+            hasher: TreeHasher::Poseidon,
+            leaves,
+            arities,
+        }
     }
 
     /// Nodes in level `l` (0 = leaves).
     pub fn level_len(&self, l: usize) -> u64 {
-        self.arities[..l].iter().fold(self.leaves, |n, a| n / *a as u64)
+        self.arities[..l]
+            .iter()
+            .fold(self.leaves, |n, a| n / *a as u64)
     }
 
     /// Offset in nodes of level `l ≥ 1` inside the upper-levels file.

@@ -59,10 +59,18 @@ pub struct TreeReader {
 
 impl TreeReader {
     /// Opens a tree; fails with a typed error naming the file if either file has the wrong size.
-    pub fn open(shape: TreeShape, leaves_path: &Path, upper_path: &Path) -> Result<Self, TreeError> {
+    pub fn open(
+        shape: TreeShape,
+        leaves_path: &Path,
+        upper_path: &Path,
+    ) -> Result<Self, TreeError> {
         let leaves = map_exact(leaves_path, shape.leaves * 32)?;
         let upper = map_exact(upper_path, shape.upper_len() * 32)?;
-        Ok(TreeReader { shape, leaves, upper })
+        Ok(TreeReader {
+            shape,
+            leaves,
+            upper,
+        })
     }
 
     /// The tree's shape.
@@ -97,10 +105,19 @@ impl TreeReader {
         for (l, &arity) in self.shape.arities.iter().enumerate() {
             let level = self.level(l);
             let first = idx / arity * arity;
-            siblings.push((first..first + arity).filter(|&j| j != idx).map(|j| level[j]).collect());
+            siblings.push(
+                (first..first + arity)
+                    .filter(|&j| j != idx)
+                    .map(|j| level[j])
+                    .collect(),
+            );
             idx /= arity;
         }
-        MerkleProof { index, leaf: self.leaf(index), siblings }
+        MerkleProof {
+            index,
+            leaf: self.leaf(index),
+            siblings,
+        }
     }
 
     /// Recomputes the root from the stored leaves (a full integrity check of the leaves file).
@@ -111,11 +128,21 @@ impl TreeReader {
 }
 
 fn map_exact(path: &Path, expected: u64) -> Result<Mmap, TreeError> {
-    let io = |what| move |source| TreeError::Io { what, path: PathBuf::from(path), source };
+    let io = |what| {
+        move |source| TreeError::Io {
+            what,
+            path: PathBuf::from(path),
+            source,
+        }
+    };
     let file = File::open(path).map_err(io("opening"))?;
     let actual = file.metadata().map_err(io("reading metadata of"))?.len();
     if actual != expected {
-        return Err(TreeError::WrongSize { path: path.to_path_buf(), expected, actual });
+        return Err(TreeError::WrongSize {
+            path: path.to_path_buf(),
+            expected,
+            actual,
+        });
     }
     // SAFETY: the file is opened read-only; Strata never modifies tree or sector files in place
     // (they are replaced by rename), so the mapping stays valid and unchanged while held.

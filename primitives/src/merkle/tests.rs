@@ -3,14 +3,19 @@ use crate::hash::hash_d;
 use crate::node::node_from_fr;
 
 fn data_leaves(n: u64, salt: u8) -> Vec<Node> {
-    (0..n).map(|i| hash_d(&[&i.to_le_bytes()[..], &[salt]].concat())).collect()
+    (0..n)
+        .map(|i| hash_d(&[&i.to_le_bytes()[..], &[salt]].concat()))
+        .collect()
 }
 
 /// Level-by-level in-memory reference (no chunking, no files).
 fn reference_root(shape: &TreeShape, leaves: &[Node]) -> Node {
     let mut cur = leaves.to_vec();
     for &a in &shape.arities {
-        cur = cur.chunks(a).map(|c| shape.hasher.hash_children(c).unwrap()).collect();
+        cur = cur
+            .chunks(a)
+            .map(|c| shape.hasher.hash_children(c).unwrap())
+            .collect();
     }
     cur[0]
 }
@@ -32,10 +37,16 @@ fn shapes() {
 #[test]
 fn chunked_build_matches_reference_across_chunk_boundaries() {
     // 2^20 leaves spans four chunks of the binary tree; 2^19 spans two of the arity-8 tree.
-    for (shape, n) in [(TreeShape::binary(1 << 20), 1u64 << 20), (TreeShape::binary(64), 64)] {
+    for (shape, n) in [
+        (TreeShape::binary(1 << 20), 1u64 << 20),
+        (TreeShape::binary(64), 64),
+    ] {
         let leaves = data_leaves(n, 1);
         let mut src: &[Node] = &leaves;
-        assert_eq!(tree_root(&shape, &mut src).unwrap(), reference_root(&shape, &leaves));
+        assert_eq!(
+            tree_root(&shape, &mut src).unwrap(),
+            reference_root(&shape, &leaves)
+        );
     }
     let shape = TreeShape::oct(1 << 19); // two chunks, top level arity 2
     let leaves = data_leaves(1 << 19, 2);
@@ -56,9 +67,15 @@ fn binary_root_matches_rs_merkle_with_hash_d() {
     }
     for n in [2u64, 8, 64, 1024] {
         let leaves = data_leaves(n, 3);
-        let rs = rs_merkle::MerkleTree::<HashD>::from_leaves(&leaves).root().unwrap();
+        let rs = rs_merkle::MerkleTree::<HashD>::from_leaves(&leaves)
+            .root()
+            .unwrap();
         let mut src: &[Node] = &leaves;
-        assert_eq!(tree_root(&TreeShape::binary(n), &mut src).unwrap(), rs, "n = {n}");
+        assert_eq!(
+            tree_root(&TreeShape::binary(n), &mut src).unwrap(),
+            rs,
+            "n = {n}"
+        );
     }
 }
 
@@ -71,9 +88,15 @@ fn write_leaves(dir: &std::path::Path, leaves: &[Node]) -> std::path::PathBuf {
 #[test]
 fn stored_tree_proofs_verify_and_every_tampering_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    for (shape, name) in [(TreeShape::binary(256), "bin"), (TreeShape::oct(512), "oct"), (TreeShape::oct(1024), "oct2")] {
+    for (shape, name) in [
+        (TreeShape::binary(256), "bin"),
+        (TreeShape::oct(512), "oct"),
+        (TreeShape::oct(1024), "oct2"),
+    ] {
         let leaves: Vec<Node> = if shape.hasher == TreeHasher::Poseidon {
-            (0..shape.leaves).map(|i| node_from_fr(&bls12_381::Scalar::from(i * 7 + 1))).collect()
+            (0..shape.leaves)
+                .map(|i| node_from_fr(&bls12_381::Scalar::from(i * 7 + 1)))
+                .collect()
         } else {
             data_leaves(shape.leaves, 4)
         };
@@ -135,16 +158,23 @@ fn wrong_size_files_are_typed_errors() {
     let f = std::fs::OpenOptions::new().write(true).open(&up).unwrap();
     f.set_len(100).unwrap();
     match TreeReader::open(TreeShape::binary(64), &lp, &up) {
-        Err(TreeError::WrongSize { expected, actual, .. }) => assert_eq!((expected, actual), (63 * 32, 100)),
+        Err(TreeError::WrongSize {
+            expected, actual, ..
+        }) => assert_eq!((expected, actual), (63 * 32, 100)),
         other => panic!("expected WrongSize, got {:?}", other.err()),
     }
 }
 
 #[test]
 fn non_canonical_leaf_is_a_typed_error() {
-    let mut leaves: Vec<Node> = (0..64u64).map(|i| node_from_fr(&bls12_381::Scalar::from(i))).collect();
+    let mut leaves: Vec<Node> = (0..64u64)
+        .map(|i| node_from_fr(&bls12_381::Scalar::from(i)))
+        .collect();
     leaves[9] = [0xff; 32];
     let mut src: &[Node] = &leaves;
     let err = tree_root(&TreeShape::oct(64), &mut src).unwrap_err();
-    assert!(matches!(err, TreeError::NonCanonical { level: 0, .. }), "{err}");
+    assert!(
+        matches!(err, TreeError::NonCanonical { level: 0, .. }),
+        "{err}"
+    );
 }

@@ -33,7 +33,11 @@ pub fn mul(a: &Matrix, b: &Matrix) -> Matrix {
 /// `m · v` (column vector).
 pub fn apply(m: &Matrix, v: &[Scalar]) -> Vec<Scalar> {
     m.iter()
-        .map(|row| row.iter().zip(v).fold(Scalar::ZERO, |acc, (a, b)| acc + a * b))
+        .map(|row| {
+            row.iter()
+                .zip(v)
+                .fold(Scalar::ZERO, |acc, (a, b)| acc + a * b)
+        })
         .collect()
 }
 
@@ -42,7 +46,11 @@ pub fn invert(m: &Matrix) -> Option<Matrix> {
     let n = m.len();
     let mut a: Matrix = m.clone();
     let mut inv: Matrix = (0..n)
-        .map(|i| (0..n).map(|j| if i == j { Scalar::ONE } else { Scalar::ZERO }).collect())
+        .map(|i| {
+            (0..n)
+                .map(|j| if i == j { Scalar::ONE } else { Scalar::ZERO })
+                .collect()
+        })
         .collect();
     for col in 0..n {
         let pivot = (col..n).find(|&r| !bool::from(a[r][col].is_zero()))?;
@@ -113,5 +121,12 @@ pub fn factor_sparse(d: &Matrix) -> Option<(Sparse, Matrix)> {
     for i in 1..t {
         b[i][1..].copy_from_slice(&d[i][1..]);
     }
-    Some((Sparse { m00: d[0][0], row, col }, b))
+    Some((
+        Sparse {
+            m00: d[0][0],
+            row,
+            col,
+        },
+        b,
+    ))
 }

@@ -140,7 +140,10 @@ impl Poseidon {
         let mut state = self.initial_state(inputs);
         let total = FULL_ROUNDS + self.partial_rounds;
         for r in 0..total {
-            for (s, c) in state.iter_mut().zip(&self.round_constants[r * t..(r + 1) * t]) {
+            for (s, c) in state
+                .iter_mut()
+                .zip(&self.round_constants[r * t..(r + 1) * t])
+            {
                 *s += c;
             }
             let full = r < FULL_ROUNDS / 2 || r >= FULL_ROUNDS / 2 + self.partial_rounds;
@@ -178,12 +181,22 @@ impl Poseidon {
     }
 
     #[inline]
-    fn full_round(&self, state: &mut [Scalar], constants: &[Scalar], tmp: &mut [Scalar; 16], pre_sparse: bool) {
+    fn full_round(
+        &self,
+        state: &mut [Scalar],
+        constants: &[Scalar],
+        tmp: &mut [Scalar; 16],
+        pre_sparse: bool,
+    ) {
         for (s, c) in state.iter_mut().zip(constants) {
             *s += c;
             sbox(s);
         }
-        let m = if pre_sparse { &self.pre_sparse } else { &self.mds };
+        let m = if pre_sparse {
+            &self.pre_sparse
+        } else {
+            &self.mds
+        };
         let out = &mut tmp[..self.width];
         for (o, row) in out.iter_mut().zip(m) {
             let mut acc = Scalar::ZERO;

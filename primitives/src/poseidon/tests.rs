@@ -2,8 +2,12 @@ use super::*;
 use crate::node::{node_from_fr, node_to_fr};
 
 fn vectors() -> Vec<(Vec<Scalar>, Scalar)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/poseidon.jsonl");
-    let text = std::fs::read_to_string(path).expect("shared/vectors/poseidon.jsonl beside the repo");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/vectors/poseidon.jsonl"
+    );
+    let text =
+        std::fs::read_to_string(path).expect("shared/vectors/poseidon.jsonl beside the repo");
     let parse = |h: &str| {
         let b: [u8; 32] = hex::decode(h).unwrap().try_into().unwrap();
         Option::<Scalar>::from(Scalar::from_bytes(&b)).expect("canonical element")
@@ -12,7 +16,12 @@ fn vectors() -> Vec<(Vec<Scalar>, Scalar)> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let inputs: Vec<Scalar> = v["inputs"].as_array().unwrap().iter().map(|x| parse(x.as_str().unwrap())).collect();
+            let inputs: Vec<Scalar> = v["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| parse(x.as_str().unwrap()))
+                .collect();
             assert_eq!(inputs.len() as u64, v["arity"].as_u64().unwrap());
             (inputs, parse(v["output"].as_str().unwrap()))
         })
@@ -27,8 +36,18 @@ fn neptune_vectors_reproduce_reference_and_optimised() {
     for (inputs, expected) in vs {
         let p = Poseidon::for_arity(inputs.len()).unwrap();
         arities.insert(inputs.len());
-        assert_eq!(p.hash_reference(&inputs), expected, "reference, arity {}", inputs.len());
-        assert_eq!(p.hash(&inputs), expected, "optimised, arity {}", inputs.len());
+        assert_eq!(
+            p.hash_reference(&inputs),
+            expected,
+            "reference, arity {}",
+            inputs.len()
+        );
+        assert_eq!(
+            p.hash(&inputs),
+            expected,
+            "optimised, arity {}",
+            inputs.len()
+        );
     }
     assert_eq!(arities.into_iter().collect::<Vec<_>>(), vec![2, 8, 11]);
 }
