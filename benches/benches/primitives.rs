@@ -1,1 +1,69 @@
-fn main() {}
+//! Primitives: Poseidon (reference vs optimised), hash_d lanes, fr32, CommP.
+//! Run: `cargo bench -p strata-benches --bench primitives`
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use strata_benches::sample_bytes;
+use strata_primitives::hash::{hash_d, hash_d_pairs, hash_d_pairs_reference};
+use strata_primitives::node::Node;
+use strata_primitives::poseidon::Poseidon;
+
+fn poseidon(c: &mut Criterion) {
+    let mut g = c.benchmark_group("poseidon");
+    for arity in [2usize, 8, 11] {
+        let p = Poseidon::for_arity(arity).unwrap();
+        let inputs: Vec<bls12_381::Scalar> = (0..arity as u64)
+            .map(|i| {
+                bls12_381::Scalar::from(i + 3) * bls12_381::Scalar::from(0x1234_5678_9abc_def1)
+            })
+            .collect();
+        g.bench_function(BenchmarkId::new("optimised", arity), |b| {
+            b.iter(|| p.hash(black_box(&inputs)))
+        });
+        g.bench_function(BenchmarkId::new("reference", arity), |b| {
+            b.iter(|| p.hash_reference(black_box(&inputs)))
+        });
+    }
+    g.finish();
+}
+
+fn hash_d_level(c: &mut Criterion) {
+    let n = 1 << 16;
+    let children: Vec<Node> = (0..2 * n as u32)
+        .map(|i| hash_d(&i.to_le_bytes()))
+        .collect();
+    let mut out = vec![[0u8; 32]; n];
+    let mut g = c.benchmark_group("hash_d_level");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("lanes", |b| {
+        b.iter(|| hash_d_pairs(black_box(&children), &mut out))
+    });
+    g.bench_function("blake3_per_node", |b| {
+        b.iter(|| hash_d_pairs_reference(black_box(&children), &mut out))
+    });
+    g.finish();
+}
+
+fn fr32_pad(c: &mut Criterion) {
+    let raw = sample_bytes(127 << 13, 1);
+    let mut out = vec![0u8; 128 << 13];
+    let mut g = c.benchmark_group("fr32");
+    g.throughput(Throughput::Bytes(raw.len() as u64));
+    g.bench_function("pad_1MiB", |b| {
+        b.iter(|| strata_primitives::fr32::pad(black_box(&raw), &mut out))
+    });
+    g.finish();
+}
+
+fn commp(c: &mut Criterion) {
+    let data = sample_bytes(64 << 20, 2);
+    let mut g = c.benchmark_group("commp");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("64MiB", |b| {
+        b.iter(|| strata_sealer::comm_p(black_box(&data[..]), data.len() as u64).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, poseidon, hash_d_level, fr32_pad, commp);
+criterion_main!(benches);

@@ -9,7 +9,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 use strata_primitives::fr32::{self, read_full, PADDED_BLOCK, UNPADDED_BLOCK};
 use strata_primitives::hash::hash_d_node;
-use strata_primitives::merkle::{tree_root, TreeError, TreeShape};
+use strata_primitives::merkle::{tree_root, TreeError, TreeShape, CHUNK_LEAVES};
 use strata_primitives::node::{nodes_as_bytes_mut, Node};
 use strata_primitives::serde_hex;
 use strata_primitives::sizes::{PaddedPieceSize, SectorSize, UnpaddedPieceSize};
@@ -56,6 +56,8 @@ pub(crate) struct PaddingSource<'a, R: Read> {
     reader: R,
     raw_len: u64,
     consumed: u64,
+    /// Node offset of the subtree being filled within the piece.
+    base: u64,
     index: usize,
     raw: Vec<u8>,
     sink: Option<&'a mut PaddedSink<'a>>,
@@ -73,6 +75,7 @@ impl<'a, R: Read> PaddingSource<'a, R> {
             reader,
             raw_len,
             consumed: 0,
+            base: 0,
             index,
             raw: Vec::new(),
             sink,
@@ -105,7 +108,7 @@ impl<'a, R: Read> PaddingSource<'a, R> {
             .zip(self.raw.par_chunks(UNPADDED_BLOCK * 1024))
             .for_each(|(o, i)| fr32::pad(i, o));
         if let Some(sink) = self.sink.as_mut() {
-            sink(start * 32, bytes)?;
+            sink((self.base + start) * 32, bytes)?;
         }
         Ok(())
     }
@@ -163,15 +166,61 @@ pub(crate) fn comm_p_indexed<'s, R: Read>(
         return Err(SealError::EmptyPiece { index });
     }
     let padded = UnpaddedPieceSize::for_data_len(raw_len).padded();
-    let shape = TreeShape::binary(padded.nodes());
+    let total = padded.nodes();
+    // Hash the piece in aligned subtrees; those wholly past the data are zero subtrees whose
+    // roots are known, so the zero padding of a piece costs nothing to commit to.
+    let chunk = total.min(CHUNK_LEAVES as u64);
+    let data_nodes = raw_len.div_ceil(UNPADDED_BLOCK as u64) * (PADDED_BLOCK as u64 / 32);
+    let shape = TreeShape::binary(chunk);
     let mut src = PaddingSource::new(reader, raw_len, index, sink);
-    let root = tree_root(&shape, &mut src).map_err(|e| src.take_error(e))?;
+    let mut stack = SubtreeStack::default();
+    for c in 0..total / chunk {
+        if c * chunk >= data_nodes {
+            stack.push(chunk.trailing_zeros(), zero_root(chunk.trailing_zeros()));
+            continue;
+        }
+        src.base = c * chunk;
+        let root = tree_root(&shape, &mut src).map_err(|e| src.take_error(e))?;
+        stack.push(chunk.trailing_zeros(), root);
+    }
     src.finish()?;
     Ok(PieceInfo {
-        comm_p: root,
+        comm_p: stack.root(),
         padded_size: padded.bytes(),
         raw_len,
     })
+}
+
+/// Roots of consecutive aligned subtrees, left to right; two of equal height merge into their
+/// parent, so after the last push one root remains for a complete tree.
+#[derive(Default)]
+struct SubtreeStack(Vec<(u32, Node)>);
+
+impl SubtreeStack {
+    fn push(&mut self, height: u32, root: Node) {
+        self.0.push((height, root));
+        while self.0.len() >= 2 && self.0[self.0.len() - 1].0 == self.0[self.0.len() - 2].0 {
+            let (h, right) = self.0.pop().unwrap();
+            let (_, left) = self.0.pop().unwrap();
+            self.0.push((h + 1, hash_d_node(&left, &right)));
+        }
+    }
+
+    /// Pushes zero subtrees covering nodes `from .. to`, largest aligned blocks first.
+    fn push_zeros(&mut self, mut from: u64, to: u64) {
+        while from < to {
+            let align = if from == 0 { 63 } else { from.trailing_zeros() };
+            let fit = 63 - (to - from).leading_zeros();
+            let h = align.min(fit);
+            self.push(h, zero_root(h));
+            from += 1 << h;
+        }
+    }
+
+    fn root(&self) -> Node {
+        debug_assert_eq!(self.0.len(), 1, "subtrees do not form one complete tree");
+        self.0[0].1
+    }
 }
 
 /// Where each piece goes: its offset in padded bytes (a multiple of its own padded size).
@@ -201,37 +250,17 @@ pub fn layout(sector: SectorSize, pieces: &[PaddedPieceSize]) -> Result<Vec<u64>
 pub fn comm_d_from_pieces(sector: SectorSize, pieces: &[PieceInfo]) -> Result<Node, SealError> {
     let sizes: Vec<PaddedPieceSize> = pieces.iter().map(PieceInfo::padded).collect();
     let offsets = layout(sector, &sizes)?;
-    let total = sector.nodes();
-    // A stack of (height, root) for consecutive aligned subtrees; equal heights merge.
-    let mut stack: Vec<(u32, Node)> = Vec::new();
-    let push = |stack: &mut Vec<(u32, Node)>, h: u32, root: Node| {
-        stack.push((h, root));
-        while stack.len() >= 2 && stack[stack.len() - 1].0 == stack[stack.len() - 2].0 {
-            let (h, right) = stack.pop().unwrap();
-            let (_, left) = stack.pop().unwrap();
-            stack.push((h + 1, hash_d_node(&left, &right)));
-        }
-    };
-    let fill_zeros = |stack: &mut Vec<(u32, Node)>, mut from: u64, to: u64| {
-        while from < to {
-            let align = if from == 0 { 63 } else { from.trailing_zeros() };
-            let fit = 63 - (to - from).leading_zeros();
-            let h = align.min(fit);
-            push(stack, h, zero_root(h));
-            from += 1 << h;
-        }
-    };
+    let mut stack = SubtreeStack::default();
     let mut cursor = 0u64;
     for (p, off) in pieces.iter().zip(offsets) {
         let start = off / 32;
-        fill_zeros(&mut stack, cursor, start);
+        stack.push_zeros(cursor, start);
         let nodes = p.padded().nodes();
-        push(&mut stack, nodes.trailing_zeros(), p.comm_p);
+        stack.push(nodes.trailing_zeros(), p.comm_p);
         cursor = start + nodes;
     }
-    fill_zeros(&mut stack, cursor, total);
-    debug_assert_eq!(stack.len(), 1);
-    Ok(stack[0].1)
+    stack.push_zeros(cursor, sector.nodes());
+    Ok(stack.root())
 }
 
 /// CommD from the sector's padded data (tree_d root over all N nodes).
@@ -248,4 +277,41 @@ pub fn pad_bytes(data: &[u8]) -> Vec<Node> {
     let mut out = vec![[0u8; 32]; unpadded / UNPADDED_BLOCK * 4];
     fr32::pad(&raw, nodes_as_bytes_mut(&mut out));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full_root(data: &[u8]) -> Node {
+        let nodes = pad_bytes(data);
+        let mut src: &[Node] = &nodes;
+        tree_root(&TreeShape::binary(nodes.len() as u64), &mut src).unwrap()
+    }
+
+    #[test]
+    fn comm_p_with_skipped_zero_chunks_equals_hashing_everything() {
+        // 4 chunks of 2^18 leaves; the data ends inside the third, the fourth is all zeros.
+        let len = 127 * (1 << 17) + 1000;
+        let data: Vec<u8> = (0..len).map(|i| (i % 241) as u8 ^ 0x5a).collect();
+        let info = comm_p(&data[..], len as u64).unwrap();
+        assert_eq!(info.padded_size, 32 << 20);
+        assert_eq!(info.comm_p, full_root(&data));
+        // Small pieces (one chunk) and exact fits.
+        for len in [1usize, 126, 127, 128, 4064, 127 * 64] {
+            let d: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            assert_eq!(
+                comm_p(&d[..], len as u64).unwrap().comm_p,
+                full_root(&d),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn zero_roots_chain() {
+        assert_eq!(zero_root(0), [0u8; 32]);
+        assert_eq!(zero_root(1), hash_d_node(&[0; 32], &[0; 32]));
+        assert_eq!(zero_root(5), full_root(&[0u8; 127 * 8]));
+    }
 }

@@ -285,7 +285,9 @@ fn encode_file(
     files::commit(o, &tmp, out)
 }
 
-fn build_tree_c(
+/// Builds tree_c over the column hashes of the layer files in `paths`, writing its leaves and upper
+/// levels into the sector cache. Returns comm_c.
+pub fn build_tree_c(
     paths: &SectorPaths,
     layers: usize,
     shape: &TreeShape,
