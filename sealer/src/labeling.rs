@@ -77,14 +77,13 @@ pub fn label_layers(
         let (file, tmp) = files::create_sized(&path, nodes * 32)?;
         // SAFETY: the temp file was just created by us and is not shared until renamed.
         let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(SealError::io("mapping", &tmp))?;
-        label_layer(
-            cache,
-            replica_id,
-            layer as u32,
-            prev.as_deref(),
-            as_nodes_mut(&mut map),
-            progress,
-        )?;
+        let prev_nodes = prev.as_deref().map(strata_primitives::node::as_nodes);
+        let cur = as_nodes_mut(&mut map);
+        if split_labeling() {
+            crate::labeling_split::label_layer_split(cache, replica_id, layer as u32, prev_nodes, cur, progress)?;
+        } else {
+            label_layer(cache, replica_id, layer as u32, prev_nodes, cur, progress)?;
+        }
         map.flush().map_err(SealError::io("flushing", &tmp))?;
         drop(map);
         files::commit(file, &tmp, &path)?;
@@ -92,6 +91,17 @@ pub fn label_layers(
         prev = Some(map_read(&path)?);
     }
     Ok(())
+}
+
+/// Whether to label with two threads: when two cores are available, unless `STRATA_LABEL_THREADS=1`.
+fn split_labeling() -> bool {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    cores >= 2 && std::env::var("STRATA_LABEL_THREADS").map(|v| v.trim() != "1").unwrap_or(true)
+}
+
+/// The label of node 0: the hash of the 64-byte prefix alone.
+pub(crate) fn hash_prefix_only(prefix: &[u8]) -> Node {
+    hash_d(prefix)
 }
 
 fn as_nodes_mut(bytes: &mut [u8]) -> &mut [Node] {
@@ -118,19 +128,18 @@ fn prefetch(node: &Node) {
 }
 
 /// Labels one layer into `cur`, reading expander parents from `prev` (layers ≥ 2).
-fn label_layer(
+pub(crate) fn label_layer(
     cache: &ParentCache,
     replica_id: &Node,
     layer: u32,
-    prev: Option<&[u8]>,
+    prev: Option<&[Node]>,
     cur: &mut [Node],
     progress: &dyn Progress,
 ) -> Result<(), SealError> {
-    let prev: Option<&[Node]> = prev.map(strata_primitives::node::as_nodes);
     let mut rows = RowStream::new(cache, 1 << 14);
     let mut buf = [0u8; PREIMAGE];
     buf[..PREFIX].copy_from_slice(&prefix(replica_id, layer, 0));
-    cur[0] = hash_d(&buf[..PREFIX]);
+    cur[0] = hash_prefix_only(&buf[..PREFIX]);
     let n = cur.len() as u64;
     for v in 1..n {
         buf[36..44].copy_from_slice(&v.to_be_bytes());

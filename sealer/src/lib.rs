@@ -7,6 +7,7 @@ pub mod error;
 pub mod files;
 pub mod graph;
 pub mod labeling;
+mod labeling_split;
 pub mod parent_cache;
 pub mod pieces;
 pub mod progress;

@@ -1,0 +1,203 @@
+//! Two-thread labeling: each label's BLAKE3 is split at its chunk boundary.
+//!
+//! The 1,248-byte preimage is two BLAKE3 chunks: bytes 0..1024 (prefix and parent labels P[0..30])
+//! and 1024..1248 (P[30..37]). BLAKE3 hashes chunks independently and joins their chaining values
+//! with one parent compression, so the main thread hashes chunk 0 and merges, while a helper
+//! thread, running ahead, hashes chunk 1 as soon as the labels it needs exist. The sequential
+//! critical path drops from 21 compressions per label to 17.
+//!
+//! Chunk 1 holds, in layer 1, the 6 base parents and parents[0] (= v−1), so the helper computes it
+//! while the main thread hashes chunk 0 of the same node; in later layers it holds parents[2..9],
+//! which rarely include v−1, so the helper usually runs ahead by up to `RING` nodes.
+//!
+//! Memory model: the main thread is the only writer of the current layer; it publishes label v by
+//! storing `done = v + 1` with Release after writing it, and the helper reads only labels below
+//! an Acquire load of `done`. Chunk-1 chaining values pass the other way through a ring buffer with
+//! the same Release/Acquire pairing on `cv_ready`, and `consumed` returns ring slots.
+
+use crate::error::SealError;
+use crate::graph::PARENTS;
+use crate::labeling::{prefix, PREIMAGE};
+use crate::parent_cache::{ParentCache, RowStream};
+use crate::progress::Progress;
+use blake3::hazmat::{merge_subtrees_root, ChainingValue, HasherExt, Mode};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use strata_params::BASE_DEGREE;
+use strata_primitives::node::Node;
+
+const CHUNK: usize = 1024;
+const TAIL: usize = PREIMAGE - CHUNK; // 224 bytes = 7 labels
+const RING: u64 = 1 << 12;
+const REPORT_EVERY: u64 = 1 << 14;
+
+struct SharedPtr<T>(*mut T);
+// SAFETY: access through these pointers follows the protocol in the module docs.
+unsafe impl<T> Send for SharedPtr<T> {}
+unsafe impl<T> Sync for SharedPtr<T> {}
+
+/// Waits until `cond()` holds, spinning briefly then yielding; false if `abort` was raised.
+#[inline]
+fn wait_until(abort: &AtomicBool, mut cond: impl FnMut() -> bool) -> bool {
+    let mut spins = 0u32;
+    while !cond() {
+        if abort.load(Ordering::Relaxed) {
+            return false;
+        }
+        spins += 1;
+        if spins < 2000 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    true
+}
+
+/// Indices into the 14-parent row of the 7 labels in chunk 1 (P[30..37]).
+fn tail_parents(layer: u32) -> [usize; 7] {
+    if layer == 1 {
+        [0, 1, 2, 3, 4, 5, 0]
+    } else {
+        [2, 3, 4, 5, 6, 7, 8]
+    }
+}
+
+/// Labels one layer into `cur` with two threads; same output as the sequential path.
+pub(crate) fn label_layer_split(
+    cache: &ParentCache,
+    replica_id: &Node,
+    layer: u32,
+    prev: Option<&[Node]>,
+    cur: &mut [Node],
+    progress: &dyn Progress,
+) -> Result<(), SealError> {
+    let n = cur.len() as u64;
+    let mut head = [0u8; CHUNK];
+    head[..64].copy_from_slice(&prefix(replica_id, layer, 0));
+    cur[0] = crate::labeling::hash_prefix_only(&head[..64]);
+    if n == 1 {
+        return Ok(());
+    }
+    let cur_ptr = SharedPtr(cur.as_mut_ptr());
+    let mut ring = vec![[0u8; 32]; RING as usize];
+    let ring_ptr = SharedPtr(ring.as_mut_ptr());
+    let done = AtomicU64::new(1);
+    let cv_ready = AtomicU64::new(1);
+    let consumed = AtomicU64::new(1);
+    let abort = AtomicBool::new(false);
+    let tail_idx = tail_parents(layer);
+
+    std::thread::scope(|s| {
+        let helper = s.spawn(|| -> Result<(), SealError> {
+            let (cur_ptr, ring_ptr) = (&cur_ptr, &ring_ptr);
+            let mut rows = RowStream::new(cache, 1 << 14);
+            let mut tail = [0u8; TAIL];
+            for v in 1..n {
+                let row = match rows.row(v) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        abort.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                };
+                // Base parents used in the tail must be labelled already.
+                let need = tail_idx.iter().filter(|&&i| i < BASE_DEGREE).map(|&i| row[i] as u64 + 1).max().unwrap_or(0);
+                if !wait_until(&abort, || done.load(Ordering::Acquire) >= need && v < consumed.load(Ordering::Acquire) + RING) {
+                    return Ok(());
+                }
+                for (k, &i) in tail_idx.iter().enumerate() {
+                    let p = row[i] as usize;
+                    // SAFETY: base parents are below `done` (published); expander parents are in
+                    // the finished previous layer.
+                    let label = if i < BASE_DEGREE { unsafe { *cur_ptr.0.add(p) } } else { prev.expect("layer ≥ 2 has a previous layer")[p] };
+                    tail[32 * k..32 * (k + 1)].copy_from_slice(&label);
+                }
+                let cv = blake3::Hasher::new().set_input_offset(CHUNK as u64).update(&tail).finalize_non_root();
+                // SAFETY: slot v % RING is free: the main thread consumed v − RING (checked above).
+                unsafe { *ring_ptr.0.add((v % RING) as usize) = cv };
+                cv_ready.store(v + 1, Ordering::Release);
+            }
+            Ok(())
+        });
+
+        let main = (|| -> Result<(), SealError> {
+            let (cur_ptr, ring_ptr) = (&cur_ptr, &ring_ptr);
+            let mut rows = RowStream::new(cache, 1 << 14);
+            let mut parents: [Node; PARENTS] = [[0u8; 32]; PARENTS];
+            for v in 1..n {
+                head[36..44].copy_from_slice(&v.to_be_bytes());
+                let row: [u32; PARENTS] = rows.row(v)?.try_into().expect("a cache row has 14 parents");
+                for k in 0..BASE_DEGREE {
+                    // SAFETY: base parents are < v, written by this thread.
+                    parents[k] = unsafe { *cur_ptr.0.add(row[k] as usize) };
+                }
+                let count = match prev {
+                    None => BASE_DEGREE,
+                    Some(prev) => {
+                        for k in BASE_DEGREE..PARENTS {
+                            parents[k] = prev[row[k] as usize];
+                        }
+                        PARENTS
+                    }
+                };
+                // P[0..30]: the parent list repeated (6 or 14 labels per repetition).
+                for j in 0..30 {
+                    head[64 + 32 * j..96 + 32 * j].copy_from_slice(&parents[j % count]);
+                }
+                let cv0: ChainingValue = blake3::Hasher::new().update(&head).finalize_non_root();
+                if !wait_until(&abort, || cv_ready.load(Ordering::Acquire) > v) {
+                    return Ok(());
+                }
+                // SAFETY: the helper published slot v % RING (cv_ready > v) and will not reuse it
+                // until `consumed` passes v.
+                let cv1 = unsafe { *ring_ptr.0.add((v % RING) as usize) };
+                consumed.store(v + 1, Ordering::Release);
+                let mut label: Node = *merge_subtrees_root(&cv0, &cv1, Mode::Hash).as_bytes();
+                label[31] &= 0x3f;
+                // SAFETY: index v is written only here, and the helper reads only below `done`.
+                unsafe { *cur_ptr.0.add(v as usize) = label };
+                done.store(v + 1, Ordering::Release);
+                if v % REPORT_EVERY == 0 {
+                    progress.advance(REPORT_EVERY);
+                }
+            }
+            Ok(())
+        })();
+        if main.is_err() {
+            abort.store(true, Ordering::Relaxed);
+        }
+        let helper = helper.join().expect("labeling helper thread panicked");
+        main.and(helper)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Graph;
+    use crate::labeling::label_layer;
+    use crate::progress::NoProgress;
+    use strata_params::ProofType;
+    use strata_primitives::sizes::SectorSize;
+
+    #[test]
+    fn split_labeling_equals_sequential_labeling() {
+        let tmp = tempfile::tempdir().unwrap();
+        for size in [SectorSize::KIB2, SectorSize::MIB8] {
+            let pt = ProofType::for_size(size).unwrap();
+            let graph = Graph::new(&pt.porep_id(), pt.nodes());
+            let cache = ParentCache::open_or_create(tmp.path(), &pt, &graph).unwrap();
+            let rid = [0x2a; 32];
+            let n = pt.nodes() as usize;
+            let (mut seq1, mut split1) = (vec![[0u8; 32]; n], vec![[0u8; 32]; n]);
+            label_layer(&cache, &rid, 1, None, &mut seq1, &NoProgress).unwrap();
+            label_layer_split(&cache, &rid, 1, None, &mut split1, &NoProgress).unwrap();
+            assert!(seq1 == split1, "layer 1 differs at {size}");
+            let (mut seq2, mut split2) = (vec![[0u8; 32]; n], vec![[0u8; 32]; n]);
+            label_layer(&cache, &rid, 2, Some(&seq1), &mut seq2, &NoProgress).unwrap();
+            label_layer_split(&cache, &rid, 2, Some(&seq1), &mut split2, &NoProgress).unwrap();
+            assert!(seq2 == split2, "layer 2 differs at {size}");
+            assert_ne!(seq1, seq2);
+        }
+    }
+}
