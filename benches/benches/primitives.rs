@@ -46,7 +46,9 @@ fn hash_d_level(c: &mut Criterion) {
 fn label_preimage(c: &mut Criterion) {
     // One SDR label: hash_d of the 1,248-byte preimage (64-byte prefix + 37 parent labels).
     let pre = sample_bytes(strata_sealer::labeling::PREIMAGE, 4);
-    c.bench_function("hash_d_label_preimage_1248B", |b| b.iter(|| hash_d(black_box(&pre))));
+    c.bench_function("hash_d_label_preimage_1248B", |b| {
+        b.iter(|| hash_d(black_box(&pre)))
+    });
 }
 
 fn fr32_pad(c: &mut Criterion) {
@@ -71,5 +73,12 @@ fn commp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, poseidon, hash_d_level, label_preimage, fr32_pad, commp);
+criterion_group!(
+    benches,
+    poseidon,
+    hash_d_level,
+    label_preimage,
+    fr32_pad,
+    commp
+);
 criterion_main!(benches);

@@ -80,7 +80,14 @@ pub fn label_layers(
         let prev_nodes = prev.as_deref().map(strata_primitives::node::as_nodes);
         let cur = as_nodes_mut(&mut map);
         if split_labeling() {
-            crate::labeling_split::label_layer_split(cache, replica_id, layer as u32, prev_nodes, cur, progress)?;
+            crate::labeling_split::label_layer_split(
+                cache,
+                replica_id,
+                layer as u32,
+                prev_nodes,
+                cur,
+                progress,
+            )?;
         } else {
             label_layer(cache, replica_id, layer as u32, prev_nodes, cur, progress)?;
         }
@@ -95,8 +102,13 @@ pub fn label_layers(
 
 /// Whether to label with two threads: when two cores are available, unless `STRATA_LABEL_THREADS=1`.
 fn split_labeling() -> bool {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    cores >= 2 && std::env::var("STRATA_LABEL_THREADS").map(|v| v.trim() != "1").unwrap_or(true)
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    cores >= 2
+        && std::env::var("STRATA_LABEL_THREADS")
+            .map(|v| v.trim() != "1")
+            .unwrap_or(true)
 }
 
 /// The label of node 0: the hash of the 64-byte prefix alone.

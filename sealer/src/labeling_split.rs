@@ -101,18 +101,33 @@ pub(crate) fn label_layer_split(
                     }
                 };
                 // Base parents used in the tail must be labelled already.
-                let need = tail_idx.iter().filter(|&&i| i < BASE_DEGREE).map(|&i| row[i] as u64 + 1).max().unwrap_or(0);
-                if !wait_until(&abort, || done.load(Ordering::Acquire) >= need && v < consumed.load(Ordering::Acquire) + RING) {
+                let need = tail_idx
+                    .iter()
+                    .filter(|&&i| i < BASE_DEGREE)
+                    .map(|&i| row[i] as u64 + 1)
+                    .max()
+                    .unwrap_or(0);
+                if !wait_until(&abort, || {
+                    done.load(Ordering::Acquire) >= need
+                        && v < consumed.load(Ordering::Acquire) + RING
+                }) {
                     return Ok(());
                 }
                 for (k, &i) in tail_idx.iter().enumerate() {
                     let p = row[i] as usize;
                     // SAFETY: base parents are below `done` (published); expander parents are in
                     // the finished previous layer.
-                    let label = if i < BASE_DEGREE { unsafe { *cur_ptr.0.add(p) } } else { prev.expect("layer ≥ 2 has a previous layer")[p] };
+                    let label = if i < BASE_DEGREE {
+                        unsafe { *cur_ptr.0.add(p) }
+                    } else {
+                        prev.expect("layer ≥ 2 has a previous layer")[p]
+                    };
                     tail[32 * k..32 * (k + 1)].copy_from_slice(&label);
                 }
-                let cv = blake3::Hasher::new().set_input_offset(CHUNK as u64).update(&tail).finalize_non_root();
+                let cv = blake3::Hasher::new()
+                    .set_input_offset(CHUNK as u64)
+                    .update(&tail)
+                    .finalize_non_root();
                 // SAFETY: slot v % RING is free: the main thread consumed v − RING (checked above).
                 unsafe { *ring_ptr.0.add((v % RING) as usize) = cv };
                 cv_ready.store(v + 1, Ordering::Release);
@@ -126,7 +141,8 @@ pub(crate) fn label_layer_split(
             let mut parents: [Node; PARENTS] = [[0u8; 32]; PARENTS];
             for v in 1..n {
                 head[36..44].copy_from_slice(&v.to_be_bytes());
-                let row: [u32; PARENTS] = rows.row(v)?.try_into().expect("a cache row has 14 parents");
+                let row: [u32; PARENTS] =
+                    rows.row(v)?.try_into().expect("a cache row has 14 parents");
                 for k in 0..BASE_DEGREE {
                     // SAFETY: base parents are < v, written by this thread.
                     parents[k] = unsafe { *cur_ptr.0.add(row[k] as usize) };

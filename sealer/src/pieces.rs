@@ -3,13 +3,14 @@
 //! subtrees. The two must agree; the tests check they do.
 
 use crate::error::SealError;
+use crate::seal::SealSource;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::sync::OnceLock;
 use strata_primitives::fr32::{self, read_full, PADDED_BLOCK, UNPADDED_BLOCK};
 use strata_primitives::hash::hash_d_node;
-use strata_primitives::merkle::{tree_root, TreeError, TreeShape, CHUNK_LEAVES};
+use strata_primitives::merkle::{tree_root, TreeShape, CHUNK_LEAVES};
 use strata_primitives::node::{nodes_as_bytes_mut, Node};
 use strata_primitives::serde_hex;
 use strata_primitives::sizes::{PaddedPieceSize, SectorSize, UnpaddedPieceSize};
@@ -61,7 +62,6 @@ pub(crate) struct PaddingSource<'a, R: Read> {
     index: usize,
     raw: Vec<u8>,
     sink: Option<&'a mut PaddedSink<'a>>,
-    error: Option<SealError>,
 }
 
 impl<'a, R: Read> PaddingSource<'a, R> {
@@ -79,11 +79,11 @@ impl<'a, R: Read> PaddingSource<'a, R> {
             index,
             raw: Vec::new(),
             sink,
-            error: None,
         }
     }
 
-    fn fill_inner(&mut self, start: u64, out: &mut [Node]) -> Result<(), SealError> {
+    /// Fills `out` with the padded leaves starting at node `base + start` of the piece.
+    fn fill(&mut self, start: u64, out: &mut [Node]) -> Result<(), SealError> {
         let blocks = out.len() * 32 / PADDED_BLOCK;
         self.raw.resize(blocks * UNPADDED_BLOCK, 0);
         let want = (self.raw_len - self.consumed).min(self.raw.len() as u64) as usize;
@@ -115,9 +115,6 @@ impl<'a, R: Read> PaddingSource<'a, R> {
 
     /// After the tree is built: the source must be exhausted (not longer than declared).
     pub(crate) fn finish(mut self) -> Result<(), SealError> {
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
         let mut probe = [0u8; 1];
         let extra =
             read_full(&mut self.reader, &mut probe).map_err(|source| SealError::PieceRead {
@@ -132,21 +129,6 @@ impl<'a, R: Read> PaddingSource<'a, R> {
             });
         }
         Ok(())
-    }
-
-    /// Converts a tree error raised by our own `fill` back into the `SealError` it carried.
-    pub(crate) fn take_error(&mut self, e: TreeError) -> SealError {
-        self.error.take().unwrap_or(SealError::Tree(e))
-    }
-}
-
-impl<R: Read> strata_primitives::merkle::LeafSource for PaddingSource<'_, R> {
-    fn fill(&mut self, start: u64, out: &mut [Node]) -> Result<(), TreeError> {
-        self.fill_inner(start, out).map_err(|e| {
-            let msg = e.to_string();
-            self.error = Some(e);
-            TreeError::Source(msg)
-        })
     }
 }
 
@@ -180,7 +162,8 @@ pub(crate) fn comm_p_indexed<'s, R: Read>(
             continue;
         }
         src.base = c * chunk;
-        let root = tree_root(&shape, &mut src).map_err(|e| src.take_error(e))?;
+        let mut leaves = SealSource::new(|start, out: &mut [Node]| src.fill(start, out));
+        let root = tree_root(&shape, &mut leaves).map_err(|e| leaves.error(e))?;
         stack.push(chunk.trailing_zeros(), root);
     }
     src.finish()?;

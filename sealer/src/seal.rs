@@ -221,6 +221,35 @@ pub fn comm_r(comm_c: &Node, comm_r_last: &Node) -> Node {
     node_from_fr(&strata_primitives::poseidon::hash(&[c, r]))
 }
 
+/// Adapts a fallible leaf-producing closure into a [`LeafSource`] while keeping its typed
+/// [`SealError`]: the tree builder only sees a message, and [`SealSource::error`] recovers the
+/// original error afterwards.
+pub(crate) struct SealSource<F> {
+    fill: F,
+    error: Option<SealError>,
+}
+
+impl<F: FnMut(u64, &mut [Node]) -> Result<(), SealError>> SealSource<F> {
+    pub(crate) fn new(fill: F) -> Self {
+        SealSource { fill, error: None }
+    }
+
+    /// The error to report for a failed tree operation: the source's own, else the tree's.
+    pub(crate) fn error(&mut self, e: TreeError) -> SealError {
+        self.error.take().unwrap_or(SealError::Tree(e))
+    }
+}
+
+impl<F: FnMut(u64, &mut [Node]) -> Result<(), SealError>> LeafSource for SealSource<F> {
+    fn fill(&mut self, start: u64, out: &mut [Node]) -> Result<(), TreeError> {
+        (self.fill)(start, out).map_err(|e| {
+            let msg = e.to_string();
+            self.error = Some(e);
+            TreeError::Source(msg)
+        })
+    }
+}
+
 /// Nodes processed per streamed block.
 pub(crate) const BLOCK: usize = 1 << 16;
 
@@ -299,32 +328,20 @@ pub fn build_tree_c(
     let leaves_path = paths.tree_c_leaves();
     let (leaves_file, leaves_tmp) = files::create_sized(&leaves_path, shape.leaves * 32)?;
     let mut cols: Vec<Vec<Node>> = vec![Vec::new(); layers];
-    let mut failure: Option<SealError> = None;
-    let mut source = |start: u64, out: &mut [Node]| -> Result<(), TreeError> {
-        let r = (|| {
-            for (l, (f, col)) in layer_files.iter().zip(cols.iter_mut()).enumerate() {
-                col.resize(out.len(), [0u8; 32]);
-                files::read_at(f, nodes_as_bytes_mut(col), start * 32, &paths.layer(l + 1))?;
-            }
-            tree_c::hash_columns(&cols, out).map_err(|e| SealError::CorruptSector {
-                dir: paths.dir.clone(),
-                reason: format!("layer label: {e}"),
-            })?;
-            files::write_at(&leaves_file, nodes_as_bytes(out), start * 32, &leaves_tmp)?;
-            progress.advance(out.len() as u64);
-            Ok(())
-        })();
-        r.map_err(|e: SealError| {
-            let msg = e.to_string();
-            failure = Some(e);
-            TreeError::Source(msg)
-        })
-    };
-    let root = build_tree(shape, &mut source, &paths.tree_c());
-    let root = match root {
-        Ok(r) => r,
-        Err(e) => return Err(failure.take().unwrap_or(SealError::Tree(e))),
-    };
+    let mut source = SealSource::new(|start: u64, out: &mut [Node]| -> Result<(), SealError> {
+        for (l, (f, col)) in layer_files.iter().zip(cols.iter_mut()).enumerate() {
+            col.resize(out.len(), [0u8; 32]);
+            files::read_at(f, nodes_as_bytes_mut(col), start * 32, &paths.layer(l + 1))?;
+        }
+        tree_c::hash_columns(&cols, out).map_err(|e| SealError::CorruptSector {
+            dir: paths.dir.clone(),
+            reason: format!("layer label: {e}"),
+        })?;
+        files::write_at(&leaves_file, nodes_as_bytes(out), start * 32, &leaves_tmp)?;
+        progress.advance(out.len() as u64);
+        Ok(())
+    });
+    let root = build_tree(shape, &mut source, &paths.tree_c()).map_err(|e| source.error(e))?;
     files::commit(leaves_file, &leaves_tmp, &leaves_path)?;
     Ok(root)
 }

@@ -12,11 +12,12 @@ use crate::labeling;
 use crate::parent_cache::ParentCache;
 use crate::pieces::PieceInfo;
 use crate::progress::Progress;
+use crate::seal::SealSource;
 use crate::sector::{SectorMeta, SectorPaths};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use strata_primitives::fr32;
-use strata_primitives::merkle::{tree_root, TreeError, TreeShape};
+use strata_primitives::merkle::{tree_root, TreeShape};
 use strata_primitives::node::{nodes_as_bytes, nodes_as_bytes_mut, Node};
 
 /// Writes the original bytes of piece `index` of the sector in `dir` to `out` (atomically).
@@ -139,9 +140,8 @@ fn unseal_range(
         progress.start("unsealing", count);
         let mut rep = Vec::new();
         let mut k = Vec::new();
-        let mut failure = None;
-        let mut source = |start: u64, nodes: &mut [Node]| -> Result<(), TreeError> {
-            let r = (|| {
+        let mut source =
+            SealSource::new(|start: u64, nodes: &mut [Node]| -> Result<(), SealError> {
                 rep.resize(nodes.len(), [0u8; 32]);
                 k.resize(nodes.len(), [0u8; 32]);
                 let at = (first + start) * 32;
@@ -159,18 +159,13 @@ fn unseal_range(
                 emit(&out_file, &tmp, nodes)?;
                 progress.advance(nodes.len() as u64);
                 Ok(())
-            })();
-            r.map_err(|e: SealError| {
-                let m = e.to_string();
-                failure = Some(e);
-                TreeError::Source(m)
-            })
-        };
+            });
         let root = match tree_root(&TreeShape::binary(count), &mut source) {
             Ok(r) => r,
             Err(e) => {
+                let err = source.error(e);
                 let _ = fs::remove_file(&tmp);
-                return Err(failure.take().unwrap_or(SealError::Tree(e)));
+                return Err(err);
             }
         };
         progress.finish();

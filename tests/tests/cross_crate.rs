@@ -13,8 +13,14 @@ fn every_proof_type_has_consistent_tree_shapes() {
         let r = pt.tree_r_shape();
         assert_eq!(d.leaves, pt.nodes());
         assert_eq!(r.leaves, pt.nodes());
-        assert_eq!(d.arities.iter().map(|&a| a as u64).product::<u64>(), pt.nodes());
-        assert_eq!(r.arities.iter().map(|&a| a as u64).product::<u64>(), pt.nodes());
+        assert_eq!(
+            d.arities.iter().map(|&a| a as u64).product::<u64>(),
+            pt.nodes()
+        );
+        assert_eq!(
+            r.arities.iter().map(|&a| a as u64).product::<u64>(),
+            pt.nodes()
+        );
         assert!(r.arities[..r.arities.len() - 1].iter().all(|&a| a == 8));
     }
 }
@@ -29,12 +35,23 @@ fn comm_d_of_an_empty_region_is_the_zero_root_and_pieces_compose() {
         tree_root(&TreeShape::binary(n.len() as u64), &mut s).unwrap()
     };
     let pieces = [
-        PieceInfo { comm_p: root(&a), padded_size: a.len() as u64 * 32, raw_len: 100 },
-        PieceInfo { comm_p: root(&b), padded_size: b.len() as u64 * 32, raw_len: 300 },
+        PieceInfo {
+            comm_p: root(&a),
+            padded_size: a.len() as u64 * 32,
+            raw_len: 100,
+        },
+        PieceInfo {
+            comm_p: root(&b),
+            padded_size: b.len() as u64 * 32,
+            raw_len: 300,
+        },
     ];
     let mut sector = vec![[0u8; 32]; 64];
     sector[..4].copy_from_slice(&a);
     sector[16..32].copy_from_slice(&b); // b is 16 nodes: aligned to 16
     let size = strata_primitives::sizes::SectorSize::KIB2;
-    assert_eq!(comm_d_from_pieces(size, &pieces).unwrap(), comm_d_from_data(size, &sector).unwrap());
+    assert_eq!(
+        comm_d_from_pieces(size, &pieces).unwrap(),
+        comm_d_from_data(size, &sector).unwrap()
+    );
 }

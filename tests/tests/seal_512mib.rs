@@ -25,12 +25,29 @@ fn seal_and_unseal_512mib() {
     let out = tmp.path().join("sector");
     let f = fs::File::open(&file).unwrap();
     let start = std::time::Instant::now();
-    let meta = seal(&cfg, vec![PieceSource { reader: Box::new(std::io::BufReader::new(f)), len }], &out, &NoProgress).unwrap();
+    let meta = seal(
+        &cfg,
+        vec![PieceSource {
+            reader: Box::new(std::io::BufReader::new(f)),
+            len,
+        }],
+        &out,
+        &NoProgress,
+    )
+    .unwrap();
     eprintln!("sealed 512 MiB in {:.1?}", start.elapsed());
     let infos: Vec<PieceInfo> = meta.pieces.iter().map(|p| p.info.clone()).collect();
-    assert_eq!(comm_d_from_pieces(cfg.proof_type.sector_size, &infos).unwrap(), meta.comm_d);
+    assert_eq!(
+        comm_d_from_pieces(cfg.proof_type.sector_size, &infos).unwrap(),
+        meta.comm_d
+    );
     let paths = SectorPaths::new(&out);
-    let tr = TreeReader::open(cfg.proof_type.tree_r_shape(), &paths.sealed(), &paths.tree_r_last()).unwrap();
+    let tr = TreeReader::open(
+        cfg.proof_type.tree_r_shape(),
+        &paths.sealed(),
+        &paths.tree_r_last(),
+    )
+    .unwrap();
     let p = tr.prove(123_456_789 % cfg.proof_type.nodes());
     assert!(p.verify(&cfg.proof_type.tree_r_shape(), &meta.comm_r_last));
     let back = tmp.path().join("back");

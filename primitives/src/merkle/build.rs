@@ -181,7 +181,8 @@ fn io_err(what: &'static str, path: &Path) -> impl Fn(io::Error) -> TreeError {
     }
 }
 
-fn tmp_path(out: &Path) -> PathBuf {
+/// The temporary sibling a file is written under before being renamed to `out`.
+pub fn tmp_path(out: &Path) -> PathBuf {
     let mut name = out
         .file_name()
         .map(|n| n.to_os_string())

@@ -13,7 +13,7 @@
 mod build;
 mod proof;
 
-pub use build::{build_tree, tree_root, LeafSource, TreeError};
+pub use build::{build_tree, tmp_path, tree_root, LeafSource, TreeError};
 pub use proof::{MerkleProof, TreeReader};
 
 use crate::hash::{hash_d_node, hash_d_pairs};
