@@ -49,6 +49,27 @@ fn label_preimage(c: &mut Criterion) {
     c.bench_function("hash_d_label_preimage_1248B", |b| {
         b.iter(|| hash_d(black_box(&pre)))
     });
+    // Its two chunks and the merge, as the two-thread labeling computes them.
+    use blake3::hazmat::{merge_subtrees_root, HasherExt, Mode};
+    c.bench_function("label_chunk0_1024B", |b| {
+        b.iter(|| {
+            blake3::Hasher::new()
+                .update(black_box(&pre[..1024]))
+                .finalize_non_root()
+        })
+    });
+    c.bench_function("label_chunk1_224B", |b| {
+        b.iter(|| {
+            blake3::Hasher::new()
+                .set_input_offset(1024)
+                .update(black_box(&pre[1024..]))
+                .finalize_non_root()
+        })
+    });
+    let (l, r) = ([1u8; 32], [2u8; 32]);
+    c.bench_function("label_merge", |b| {
+        b.iter(|| merge_subtrees_root(black_box(&l), black_box(&r), Mode::Hash))
+    });
 }
 
 fn fr32_pad(c: &mut Criterion) {

@@ -129,11 +129,11 @@ pub fn map_read(path: &Path) -> Result<Mmap, SealError> {
 
 /// Hints the CPU to load `node` into cache (no effect on other architectures).
 #[inline(always)]
-fn prefetch(node: &Node) {
+pub(crate) fn prefetch(node: *const Node) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint; the pointer is valid.
     unsafe {
-        std::arch::x86_64::_mm_prefetch(node.as_ptr() as *const i8, std::arch::x86_64::_MM_HINT_T0);
+        std::arch::x86_64::_mm_prefetch(node as *const i8, std::arch::x86_64::_MM_HINT_T0);
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = node;

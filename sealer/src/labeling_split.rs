@@ -17,7 +17,7 @@
 
 use crate::error::SealError;
 use crate::graph::PARENTS;
-use crate::labeling::{prefix, PREIMAGE};
+use crate::labeling::{prefetch, prefix, PREIMAGE};
 use crate::parent_cache::{ParentCache, RowStream};
 use crate::progress::Progress;
 use blake3::hazmat::{merge_subtrees_root, ChainingValue, HasherExt, Mode};
@@ -34,6 +34,17 @@ struct SharedPtr<T>(*mut T);
 // SAFETY: access through these pointers follows the protocol in the module docs.
 unsafe impl<T> Send for SharedPtr<T> {}
 unsafe impl<T> Sync for SharedPtr<T> {}
+
+/// An atomic alone on its cache line(s), so the two threads' counters do not falsely share.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 /// Waits until `cond()` holds, spinning briefly then yielding; false if `abort` was raised.
 #[inline]
@@ -79,12 +90,12 @@ pub(crate) fn label_layer_split(
         return Ok(());
     }
     let cur_ptr = SharedPtr(cur.as_mut_ptr());
-    let mut ring = vec![[0u8; 32]; RING as usize];
+    let mut ring: Vec<ChainingValue> = vec![[0u8; 32]; RING as usize];
     let ring_ptr = SharedPtr(ring.as_mut_ptr());
-    let done = AtomicU64::new(1);
-    let cv_ready = AtomicU64::new(1);
-    let consumed = AtomicU64::new(1);
-    let abort = AtomicBool::new(false);
+    let done = Padded(AtomicU64::new(1));
+    let cv_ready = Padded(AtomicU64::new(1));
+    let consumed = Padded(AtomicU64::new(1));
+    let abort = Padded(AtomicBool::new(false));
     let tail_idx = tail_parents(layer);
 
     std::thread::scope(|s| {
@@ -143,6 +154,18 @@ pub(crate) fn label_layer_split(
                 head[36..44].copy_from_slice(&v.to_be_bytes());
                 let row: [u32; PARENTS] =
                     rows.row(v)?.try_into().expect("a cache row has 14 parents");
+                if v + 1 < n {
+                    let next = rows.row(v + 1)?;
+                    for &p in &next[..BASE_DEGREE] {
+                        // SAFETY: an in-bounds address; a prefetch reads nothing.
+                        prefetch(unsafe { cur_ptr.0.add(p as usize) });
+                    }
+                    if let Some(prev) = prev {
+                        for &p in &next[BASE_DEGREE..] {
+                            prefetch(&prev[p as usize]);
+                        }
+                    }
+                }
                 for k in 0..BASE_DEGREE {
                     // SAFETY: base parents are < v, written by this thread.
                     parents[k] = unsafe { *cur_ptr.0.add(row[k] as usize) };
