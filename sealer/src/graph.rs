@@ -1,5 +1,5 @@
 //! The SDR graph (DESIGN §5): N nodes per layer; node v ≥ 1 has 6 base parents in its own layer
-//! (parents[0] = v−1, five from bucket sampling) and, in layers ≥ 2, 8 expander parents in the
+//! (`parents[0] = v−1`, five from bucket sampling) and, in layers ≥ 2, 8 expander parents in the
 //! previous layer from a keyed Feistel permutation. Parents are a pure function of (porep_id, N).
 //!
 //! Design notes — where DESIGN.md leaves a choice, Strata fixes it here (format version 1):

@@ -1,6 +1,6 @@
 //! SDR labeling (DESIGN §5). Label of node v in layer ℓ:
 //! `hash_d(replica_id ‖ u32_be(ℓ) ‖ u64_be(v) ‖ 0^20 ‖ P)` with P the 37 parent labels
-//! (layer 1: the 6 base parents six times, then parents[0]; later layers: the 14 parents twice,
+//! (layer 1: the 6 base parents six times, then `parents[0]`; later layers: the 14 parents twice,
 //! then the first 9). Node 0 has P empty.
 //!
 //! Layers are sequential and so are nodes within a layer (v needs v−1): this loop is the seal's

@@ -6,7 +6,7 @@
 //! thread, running ahead, hashes chunk 1 as soon as the labels it needs exist. The sequential
 //! critical path drops from 21 compressions per label to 17.
 //!
-//! Chunk 1 holds, in layer 1, the 6 base parents and parents[0] (= v−1), so the helper computes it
+//! Chunk 1 holds, in layer 1, the 6 base parents and `parents[0]` (= v−1), so the helper computes it
 //! while the main thread hashes chunk 0 of the same node; in later layers it holds parents[2..9],
 //! which rarely include v−1, so the helper usually runs ahead by up to `RING` nodes.
 //!
