@@ -50,3 +50,21 @@ pub fn parse_node(s: &str) -> Result<[u8; 32], String> {
         .try_into()
         .map_err(|b: Vec<u8>| format!("expected 32 bytes (64 hex characters), got {}", b.len()))
 }
+
+/// A list of nodes as an array of hex strings.
+pub mod node_vec {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    /// Serialises nodes.
+    pub fn serialize<S: Serializer>(nodes: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(nodes.iter().map(hex::encode))
+    }
+
+    /// Parses hex nodes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
+        let v: Vec<String> = Vec::deserialize(d)?;
+        v.iter()
+            .map(|h| super::parse_node(h).map_err(D::Error::custom))
+            .collect()
+    }
+}

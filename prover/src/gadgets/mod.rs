@@ -1,0 +1,1 @@
+//! bellman gadgets over BLS12-381's scalar field.
