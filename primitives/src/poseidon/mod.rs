@@ -133,6 +133,47 @@ impl Poseidon {
         self.arity
     }
 
+    /// State width `t = arity + 1`.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// neptune's partial round count for this width.
+    pub fn partial_round_count(&self) -> usize {
+        self.partial_rounds
+    }
+
+    /// `2^arity − 1`, placed in `state[0]`.
+    pub fn domain_tag(&self) -> Scalar {
+        self.domain_tag
+    }
+
+    /// The optimised schedule, for circuits that mirror [`Poseidon::hash`]: the 8 full rounds'
+    /// constants (the first of the second half carrying the pushed partial-round tails).
+    pub fn optimised_full_constants(&self) -> &[Vec<Scalar>] {
+        &self.full_constants
+    }
+
+    /// One scalar constant per partial round, added to `state[0]` before its S-box.
+    pub fn optimised_partial_constants(&self) -> &[Scalar] {
+        &self.partial_constants
+    }
+
+    /// The dense MDS matrix `M`.
+    pub fn mds(&self) -> &Matrix {
+        &self.mds
+    }
+
+    /// The matrix replacing `M` in the last full round of the first half.
+    pub fn pre_sparse(&self) -> &Matrix {
+        &self.pre_sparse
+    }
+
+    /// The sparse matrices of the partial rounds, in round order.
+    pub fn sparse_matrices(&self) -> &[Sparse] {
+        &self.sparse
+    }
+
     /// The textbook permutation; the reference the optimised [`Poseidon::hash`] must equal.
     pub fn hash_reference(&self, inputs: &[Scalar]) -> Scalar {
         assert_eq!(inputs.len(), self.arity, "Poseidon arity mismatch");
