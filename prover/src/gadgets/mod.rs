@@ -2,4 +2,5 @@
 //! namespace on every constraint, and tests that pin each gadget's constraint count.
 
 pub mod lc;
+pub mod merkle;
 pub mod poseidon;
