@@ -5,6 +5,7 @@
 //! check by hand; a *circuit* proves the same statement in zero knowledge; a thin layer joins them.
 
 pub mod challenges;
+pub mod circuit;
 pub mod error;
 pub mod gadgets;
 pub mod vanilla;

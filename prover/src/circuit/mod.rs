@@ -1,0 +1,3 @@
+//! Circuits proving the same statements the vanilla verifiers check.
+
+pub mod post;
