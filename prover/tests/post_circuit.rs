@@ -20,19 +20,42 @@ fn seal_sector(root: &Path, number: u64) -> PathBuf {
     };
     let data: Vec<u8> = (0..1500u32).map(|i| (i * number as u32) as u8).collect();
     let out = root.join(format!("sector-{number}"));
-    seal(&cfg, vec![PieceSource { reader: Box::new(&data[..]), len: data.len() as u64 }], &out, &NoProgress).unwrap();
+    seal(
+        &cfg,
+        vec![PieceSource {
+            reader: Box::new(&data[..]),
+            len: data.len() as u64,
+        }],
+        &out,
+        &NoProgress,
+    )
+    .unwrap();
     out
 }
 
 /// Circuit verdict: the witness synthesizes, all constraints hold, and the public inputs are the
 /// ones the verifier derives from `randomness` and `public`.
-fn circuit_accepts(pt: &ProofType, randomness: &[u8; 32], public: &[PostSector], proofs: &[SectorPostProof], challenges: usize) -> (bool, usize) {
+fn circuit_accepts(
+    pt: &ProofType,
+    randomness: &[u8; 32],
+    public: &[PostSector],
+    proofs: &[SectorPostProof],
+    challenges: usize,
+) -> (bool, usize) {
     let mut cs = TestConstraintSystem::new();
-    if PostCircuit::from_vanilla(pt, public, proofs).synthesize(&mut cs).is_err() {
+    if PostCircuit::from_vanilla(pt, public, proofs)
+        .synthesize(&mut cs)
+        .is_err()
+    {
         return (false, 0);
     }
-    let Some(inputs) = public_inputs(pt, randomness, public, challenges) else { return (false, cs.num_constraints()) };
-    (cs.is_satisfied() && cs.verify(&inputs), cs.num_constraints())
+    let Some(inputs) = public_inputs(pt, randomness, public, challenges) else {
+        return (false, cs.num_constraints());
+    };
+    (
+        cs.is_satisfied() && cs.verify(&inputs),
+        cs.num_constraints(),
+    )
 }
 
 const RAND: [u8; 32] = [0x31; 32];
@@ -46,7 +69,8 @@ fn window_post_circuit_agrees_with_the_vanilla_verifier() {
     let (public, proofs) = out.partitions[0].clone();
     let n = pt.window_post_challenges;
 
-    let mut cases: Vec<(&str, [u8; 32], Vec<PostSector>, Vec<SectorPostProof>)> = vec![("valid", RAND, public.clone(), proofs.clone())];
+    let mut cases: Vec<(&str, [u8; 32], Vec<PostSector>, Vec<SectorPostProof>)> =
+        vec![("valid", RAND, public.clone(), proofs.clone())];
     let mut r = RAND;
     r[0] ^= 1;
     cases.push(("wrong randomness", r, public.clone(), proofs.clone()));
@@ -75,7 +99,10 @@ fn window_post_circuit_agrees_with_the_vanilla_verifier() {
     for (name, rand, public, proofs) in cases {
         let vanilla = verify_window_post_partition(&pt, &rand, &public, &proofs).is_ok();
         let (circuit, constraints) = circuit_accepts(&pt, &rand, &public, &proofs, n);
-        assert_eq!(vanilla, circuit, "{name}: vanilla {vanilla}, circuit {circuit}");
+        assert_eq!(
+            vanilla, circuit,
+            "{name}: vanilla {vanilla}, circuit {circuit}"
+        );
         assert_eq!(vanilla, name == "valid", "{name}");
         if name == "valid" {
             // 2 sectors × (Poseidon-2 238 + 1 public + 10 × (2 levels × 417 + packing 1 + root 1)).
@@ -87,23 +114,42 @@ fn window_post_circuit_agrees_with_the_vanilla_verifier() {
 
 #[test]
 fn blank_circuits_have_the_expected_size() {
-    use bellman::gadgets::test::TestConstraintSystem;
+    use strata_prover::circuit::shape::circuit_shape;
     let pt = ProofType::for_size(SectorSize::KIB2).unwrap();
-    // Synthesis without a witness fails on the first missing assignment in TestConstraintSystem,
-    // so count shapes with the analytic formula and check it against a witnessed WinningPoSt.
     let tmp = tempfile::tempdir().unwrap();
     let dirs: Vec<(PostSector, PathBuf)> = (1..=1)
         .map(|n| {
             let d = seal_sector(tmp.path(), n);
             let m = SectorMeta::load(&d).unwrap();
-            (PostSector { sector_number: n, comm_r: m.comm_r }, d)
+            (
+                PostSector {
+                    sector_number: n,
+                    comm_r: m.comm_r,
+                },
+                d,
+            )
         })
         .collect();
     let proof = prove_winning_post(&pt, 1000, &RAND, &dirs).unwrap();
     let mut cs = TestConstraintSystem::new();
-    PostCircuit::from_vanilla(&pt, &[dirs[0].0], &[proof]).synthesize(&mut cs).unwrap();
+    PostCircuit::from_vanilla(&pt, &[dirs[0].0], &[proof])
+        .synthesize(&mut cs)
+        .unwrap();
     assert!(cs.is_satisfied());
     assert_eq!(cs.num_constraints(), 239 + 66 * 836);
     assert!(cs.num_constraints() <= 90_750, "WinningPoSt 2 KiB target");
-    let _ = PostCircuit::blank(&pt, 1, 66);
+    // The blank circuit has the same shape as the witnessed one: same counts and digest.
+    let blank = circuit_shape(PostCircuit::blank(&pt, 1, 66)).unwrap();
+    let full = circuit_shape(PostCircuit::from_vanilla(
+        &pt,
+        &[dirs[0].0],
+        &[prove_winning_post(&pt, 1000, &RAND, &dirs).unwrap()],
+    ))
+    .unwrap();
+    assert_eq!(blank, full);
+    assert_eq!(blank.constraints, 239 + 66 * 836);
+    assert_eq!(blank.inputs, 1 + 66);
+    let window = circuit_shape(PostCircuit::blank(&pt, 2, 10)).unwrap();
+    assert_eq!(window.constraints, 17_198);
+    assert_ne!(window.digest, blank.digest);
 }

@@ -1,3 +1,4 @@
-//! Circuits proving the same statements the vanilla verifiers check.
+//! Circuits proving the same statements the vanilla verifiers check, and their shapes.
 
 pub mod post;
+pub mod shape;

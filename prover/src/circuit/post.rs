@@ -54,9 +54,21 @@ impl PostCircuit {
     /// The circuit's shape with no witness (for parameter generation and constraint counts).
     pub fn blank(pt: &ProofType, sectors: usize, challenges: usize) -> Self {
         let shape = pt.tree_r_shape();
-        let leaf = LeafWitness { index: None, leaf: None, siblings: shape.arities.iter().map(|&a| vec![None; a - 1]).collect() };
-        let sector = SectorWitness { comm_r: None, comm_c: None, comm_r_last: None, leaves: vec![leaf; challenges] };
-        PostCircuit { shape, sectors: vec![sector; sectors] }
+        let leaf = LeafWitness {
+            index: None,
+            leaf: None,
+            siblings: shape.arities.iter().map(|&a| vec![None; a - 1]).collect(),
+        };
+        let sector = SectorWitness {
+            comm_r: None,
+            comm_c: None,
+            comm_r_last: None,
+            leaves: vec![leaf; challenges],
+        };
+        PostCircuit {
+            shape,
+            sectors: vec![sector; sectors],
+        }
     }
 
     /// The circuit for vanilla proofs. Values that are not field elements make the witness
@@ -73,20 +85,40 @@ impl PostCircuit {
                 leaves: p
                     .openings
                     .iter()
-                    .map(|o| LeafWitness { index: Some(o.index), leaf: fr(&o.leaf), siblings: o.siblings.iter().map(|row| row.iter().map(fr).collect()).collect() })
+                    .map(|o| LeafWitness {
+                        index: Some(o.index),
+                        leaf: fr(&o.leaf),
+                        siblings: o
+                            .siblings
+                            .iter()
+                            .map(|row| row.iter().map(fr).collect())
+                            .collect(),
+                    })
                     .collect(),
             })
             .collect();
-        PostCircuit { shape: pt.tree_r_shape(), sectors }
+        PostCircuit {
+            shape: pt.tree_r_shape(),
+            sectors,
+        }
     }
 }
 
 /// The public inputs a verifier derives for `sectors` and `randomness`.
-pub fn public_inputs(pt: &ProofType, randomness: &Node, sectors: &[PostSector], challenges: usize) -> Option<Vec<Scalar>> {
+pub fn public_inputs(
+    pt: &ProofType,
+    randomness: &Node,
+    sectors: &[PostSector],
+    challenges: usize,
+) -> Option<Vec<Scalar>> {
     let mut out = Vec::new();
     for s in sectors {
         out.push(node_to_fr(&s.comm_r).ok()?);
-        out.extend(post_leaf_challenges(randomness, s.sector_number, challenges, pt.nodes()).into_iter().map(Scalar::from));
+        out.extend(
+            post_leaf_challenges(randomness, s.sector_number, challenges, pt.nodes())
+                .into_iter()
+                .map(Scalar::from),
+        );
     }
     Some(out)
 }
@@ -96,15 +128,21 @@ impl Circuit<Scalar> for PostCircuit {
         let nbits = index_bits(&self.shape);
         for (s, sector) in self.sectors.iter().enumerate() {
             let mut cs = cs.namespace(|| format!("sector {s}"));
-            let comm_c = AllocatedNum::alloc(cs.namespace(|| "comm_c"), || sector.comm_c.ok_or(SynthesisError::AssignmentMissing))?;
-            let comm_r_last = AllocatedNum::alloc(cs.namespace(|| "comm_r_last"), || sector.comm_r_last.ok_or(SynthesisError::AssignmentMissing))?;
+            let comm_c = AllocatedNum::alloc(cs.namespace(|| "comm_c"), || {
+                sector.comm_c.ok_or(SynthesisError::AssignmentMissing)
+            })?;
+            let comm_r_last = AllocatedNum::alloc(cs.namespace(|| "comm_r_last"), || {
+                sector.comm_r_last.ok_or(SynthesisError::AssignmentMissing)
+            })?;
             let comm_r = poseidon_hash(cs.namespace(|| "comm_r"), &[comm_c, comm_r_last.clone()])?;
             comm_r.inputize(cs.namespace(|| "comm_r public"))?;
             for (i, leaf) in sector.leaves.iter().enumerate() {
                 let mut cs = cs.namespace(|| format!("challenge {i}"));
                 let bits = alloc_index_bits(cs.namespace(|| "index"), leaf.index, nbits)?;
                 inputize_bits(cs.namespace(|| "index public"), &bits)?;
-                let value = AllocatedNum::alloc(cs.namespace(|| "leaf"), || leaf.leaf.ok_or(SynthesisError::AssignmentMissing))?;
+                let value = AllocatedNum::alloc(cs.namespace(|| "leaf"), || {
+                    leaf.leaf.ok_or(SynthesisError::AssignmentMissing)
+                })?;
                 let siblings = leaf
                     .siblings
                     .iter()
@@ -112,12 +150,28 @@ impl Circuit<Scalar> for PostCircuit {
                     .map(|(l, row)| {
                         row.iter()
                             .enumerate()
-                            .map(|(j, v)| AllocatedNum::alloc(cs.namespace(|| format!("sibling {l}.{j}")), || v.ok_or(SynthesisError::AssignmentMissing)))
+                            .map(|(j, v)| {
+                                AllocatedNum::alloc(
+                                    cs.namespace(|| format!("sibling {l}.{j}")),
+                                    || v.ok_or(SynthesisError::AssignmentMissing),
+                                )
+                            })
                             .collect::<Result<Vec<_>, _>>()
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let root = poseidon_tree_root(cs.namespace(|| "path"), &self.shape, &value, &bits, &siblings)?;
-                cs.enforce(|| "root is comm_r_last", |lc| lc + root.get_variable(), |lc| lc + CS::one(), |lc| lc + comm_r_last.get_variable());
+                let root = poseidon_tree_root(
+                    cs.namespace(|| "path"),
+                    &self.shape,
+                    &value,
+                    &bits,
+                    &siblings,
+                )?;
+                cs.enforce(
+                    || "root is comm_r_last",
+                    |lc| lc + root.get_variable(),
+                    |lc| lc + CS::one(),
+                    |lc| lc + comm_r_last.get_variable(),
+                );
             }
         }
         Ok(())
@@ -125,16 +179,24 @@ impl Circuit<Scalar> for PostCircuit {
 }
 
 /// Exposes `Σ bits_i · 2^i` as a public input (one constraint).
-fn inputize_bits<CS: ConstraintSystem<Scalar>>(mut cs: CS, bits: &[Boolean]) -> Result<(), SynthesisError> {
+fn inputize_bits<CS: ConstraintSystem<Scalar>>(
+    mut cs: CS,
+    bits: &[Boolean],
+) -> Result<(), SynthesisError> {
     let mut value = Some(Scalar::ZERO);
     let mut lc = LinearCombination::zero();
     let mut coeff = Scalar::ONE;
     for b in bits {
         lc = lc + &b.lc(CS::one(), coeff);
-        value = value.zip(b.get_value()).map(|(v, bit)| if bit { v + coeff } else { v });
+        value = value
+            .zip(b.get_value())
+            .map(|(v, bit)| if bit { v + coeff } else { v });
         coeff = coeff.double();
     }
-    let input = cs.alloc_input(|| "packed", || value.ok_or(SynthesisError::AssignmentMissing))?;
+    let input = cs.alloc_input(
+        || "packed",
+        || value.ok_or(SynthesisError::AssignmentMissing),
+    )?;
     cs.enforce(|| "packing", |l| l + &lc, |l| l + CS::one(), |l| l + input);
     Ok(())
 }
