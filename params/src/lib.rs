@@ -1,6 +1,8 @@
 //! The registry of proof types (DESIGN §4): one row per sector size with its stable numeric id,
-//! layer count, challenge counts, partitions and tree shapes. Groth16 parameter files join this
-//! crate with the proofs work.
+//! layer count, challenge counts, partitions and tree shapes; and the Groth16 parameter files
+//! ([`groth16_files`]): naming, manifest, digest checks, loading, generation under a lock.
+
+pub mod groth16_files;
 
 use serde::{Deserialize, Serialize};
 use strata_primitives::merkle::TreeShape;

@@ -1,0 +1,390 @@
+//! Groth16 parameter files (DESIGN §7): one per (proof kind, sector size, circuit digest), in a
+//! directory (`$STRATA_PARAMS`, default `$XDG_CACHE_HOME/strata/params`) with a `manifest.json`
+//! of BLAKE3 digests. Loading checks the file's digest against the manifest before mapping it, so a
+//! truncated or altered file is an error naming the file, never a panic or a wrong proof.
+//!
+//! Generation is a single-party setup — fine for a devnet, not for production, where parameters
+//! come from a multi-party ceremony. A file lock serialises generation across processes.
+
+use bls12_381::Bls12;
+use groth16::{Parameters, VerifyingKey};
+use memmap2::Mmap;
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Format version of parameter files and their manifest.
+pub const PARAMS_VERSION: u32 = 1;
+
+/// Which proof a parameter file is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProofKind {
+    /// Seal proof (one partition).
+    Porep,
+    /// WinningPoSt.
+    Winning,
+    /// WindowPoSt (one partition).
+    Window,
+}
+
+impl ProofKind {
+    /// The name used in file names and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProofKind::Porep => "porep",
+            ProofKind::Winning => "winning",
+            ProofKind::Window => "window",
+        }
+    }
+}
+
+/// One manifest entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamsEntry {
+    /// File name inside the directory.
+    pub file: String,
+    /// Proof kind.
+    pub kind: ProofKind,
+    /// Sector size in bytes.
+    pub sector_size: u64,
+    /// BLAKE3 digest of the circuit's R1CS.
+    pub circuit_digest: String,
+    /// Constraints in the circuit.
+    pub constraints: usize,
+    /// BLAKE3 of the parameter file.
+    pub blake3: String,
+    /// BLAKE3 of the serialised verifying key (what proof files name).
+    pub vk_digest: String,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+/// `manifest.json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version.
+    pub version: u32,
+    /// Entries, one per file.
+    pub entries: Vec<ParamsEntry>,
+}
+
+/// Why parameters could not be found, generated or loaded.
+#[derive(Debug, Error)]
+pub enum ParamsError {
+    /// A file operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// No parameters for this circuit.
+    #[error("no {kind} parameters for {size}-byte sectors (circuit {digest}) in {dir}; run `strata params generate`")]
+    Missing {
+        /// Kind.
+        kind: &'static str,
+        /// Sector size.
+        size: u64,
+        /// Circuit digest.
+        digest: String,
+        /// The directory searched.
+        dir: PathBuf,
+    },
+    /// The file does not match its manifest digest, or does not parse.
+    #[error("parameter file {path} is corrupt: {reason}; delete it and regenerate")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The manifest does not parse.
+    #[error("manifest {path} is malformed: {reason}")]
+    BadManifest {
+        /// The manifest.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Generation failed.
+    #[error("generating {kind} parameters: {reason}")]
+    Generation {
+        /// Kind.
+        kind: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One entry and the result of checking its file.
+pub type EntryCheck = (ParamsEntry, Result<(), ParamsError>);
+
+/// A directory of parameter files.
+#[derive(Clone, Debug)]
+pub struct ParamsStore {
+    dir: PathBuf,
+}
+
+/// What identifies the circuit a parameter file is for.
+#[derive(Clone, Debug)]
+pub struct CircuitId {
+    /// Proof kind.
+    pub kind: ProofKind,
+    /// Sector size in bytes.
+    pub sector_size: u64,
+    /// BLAKE3 of the R1CS.
+    pub digest: String,
+    /// Constraint count.
+    pub constraints: usize,
+}
+
+/// Loaded parameters and their manifest entry.
+pub struct LoadedParams {
+    /// The Groth16 parameters.
+    pub params: Parameters<Bls12>,
+    /// Its manifest entry.
+    pub entry: ParamsEntry,
+}
+
+impl ParamsStore {
+    /// A store in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        ParamsStore { dir: dir.into() }
+    }
+
+    /// `$STRATA_PARAMS`, else `$XDG_CACHE_HOME/strata/params`, else `~/.cache/strata/params`.
+    pub fn default_dir() -> PathBuf {
+        if let Some(p) = std::env::var_os("STRATA_PARAMS") {
+            return PathBuf::from(p);
+        }
+        std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("strata")
+            .join("params")
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.dir.join("manifest.json")
+    }
+
+    /// The file name for a circuit: version, kind, size and digest prefix.
+    pub fn file_name(id: &CircuitId) -> String {
+        format!(
+            "v{PARAMS_VERSION}-{}-{}-{}.params",
+            id.kind.as_str(),
+            id.sector_size,
+            &id.digest[..16]
+        )
+    }
+
+    /// Reads the manifest (empty if absent).
+    pub fn manifest(&self) -> Result<Manifest, ParamsError> {
+        let path = self.manifest_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| ParamsError::BadManifest {
+                path,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest {
+                version: PARAMS_VERSION,
+                entries: vec![],
+            }),
+            Err(source) => Err(ParamsError::Io {
+                what: "reading",
+                path,
+                source,
+            }),
+        }
+    }
+
+    /// Loads the parameters of `id`, checking the file's digest first.
+    pub fn load(&self, id: &CircuitId) -> Result<LoadedParams, ParamsError> {
+        let entry = self
+            .manifest()?
+            .entries
+            .into_iter()
+            .find(|e| {
+                e.kind == id.kind
+                    && e.sector_size == id.sector_size
+                    && e.circuit_digest == id.digest
+            })
+            .ok_or_else(|| ParamsError::Missing {
+                kind: id.kind.as_str(),
+                size: id.sector_size,
+                digest: id.digest.clone(),
+                dir: self.dir.clone(),
+            })?;
+        let path = self.dir.join(&entry.file);
+        let map = self.check_file(&entry)?;
+        let params =
+            Parameters::<Bls12>::read(&map[..], false).map_err(|e| ParamsError::Corrupt {
+                path,
+                reason: format!("does not parse: {e}"),
+            })?;
+        Ok(LoadedParams { params, entry })
+    }
+
+    /// Maps an entry's file after checking its size and BLAKE3 digest.
+    pub fn check_file(&self, entry: &ParamsEntry) -> Result<Mmap, ParamsError> {
+        let path = self.dir.join(&entry.file);
+        let file = File::open(&path).map_err(|source| ParamsError::Io {
+            what: "opening",
+            path: path.clone(),
+            source,
+        })?;
+        // SAFETY: parameter files are written once (temp + rename) and never modified in place.
+        let map = unsafe { Mmap::map(&file) }.map_err(|source| ParamsError::Io {
+            what: "mapping",
+            path: path.clone(),
+            source,
+        })?;
+        if map.len() as u64 != entry.bytes {
+            return Err(ParamsError::Corrupt {
+                path,
+                reason: format!("{} bytes, the manifest records {}", map.len(), entry.bytes),
+            });
+        }
+        let mut h = blake3::Hasher::new();
+        h.update_rayon(&map);
+        let digest = h.finalize().to_hex().to_string();
+        if digest != entry.blake3 {
+            return Err(ParamsError::Corrupt {
+                path,
+                reason: format!("BLAKE3 {digest}, the manifest records {}", entry.blake3),
+            });
+        }
+        Ok(map)
+    }
+
+    /// Loads the parameters of `id`, generating and storing them first if absent.
+    pub fn load_or_generate(
+        &self,
+        id: &CircuitId,
+        generate: impl FnOnce() -> Result<Parameters<Bls12>, String>,
+    ) -> Result<LoadedParams, ParamsError> {
+        match self.load(id) {
+            Err(ParamsError::Missing { .. }) => {}
+            other => return other,
+        }
+        fs::create_dir_all(&self.dir).map_err(|source| ParamsError::Io {
+            what: "creating",
+            path: self.dir.clone(),
+            source,
+        })?;
+        let lock_path = self.dir.join(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| ParamsError::Io {
+                what: "opening",
+                path: lock_path.clone(),
+                source,
+            })?;
+        lock.lock().map_err(|source| ParamsError::Io {
+            what: "locking",
+            path: lock_path.clone(),
+            source,
+        })?;
+        // Another process may have generated them while we waited for the lock.
+        match self.load(id) {
+            Err(ParamsError::Missing { .. }) => {}
+            other => return other,
+        }
+        tracing::warn!(
+            kind = id.kind.as_str(),
+            size = id.sector_size,
+            constraints = id.constraints,
+            "generating Groth16 parameters (single-party setup: devnet only)"
+        );
+        let params = generate().map_err(|reason| ParamsError::Generation {
+            kind: id.kind.as_str(),
+            reason,
+        })?;
+        let mut bytes = Vec::new();
+        params.write(&mut bytes).expect("writing to memory");
+        let mut vk = Vec::new();
+        params.vk.write(&mut vk).expect("writing to memory");
+        let entry = ParamsEntry {
+            file: Self::file_name(id),
+            kind: id.kind,
+            sector_size: id.sector_size,
+            circuit_digest: id.digest.clone(),
+            constraints: id.constraints,
+            blake3: blake3::hash(&bytes).to_hex().to_string(),
+            vk_digest: blake3::hash(&vk).to_hex().to_string(),
+            bytes: bytes.len() as u64,
+        };
+        write_atomic(&self.dir.join(&entry.file), &bytes)?;
+        let mut manifest = self.manifest()?;
+        manifest.version = PARAMS_VERSION;
+        manifest.entries.retain(|e| e.file != entry.file);
+        manifest.entries.push(entry.clone());
+        write_atomic(
+            &self.manifest_path(),
+            serde_json::to_string_pretty(&manifest)
+                .expect("manifest serialises")
+                .as_bytes(),
+        )?;
+        drop(lock);
+        Ok(LoadedParams { params, entry })
+    }
+
+    /// Checks every file in the manifest; one result per entry.
+    pub fn verify_all(&self) -> Result<Vec<EntryCheck>, ParamsError> {
+        Ok(self
+            .manifest()?
+            .entries
+            .into_iter()
+            .map(|e| {
+                let r = self.check_file(&e).and_then(|map| {
+                    Parameters::<Bls12>::read(&map[..], false)
+                        .map(|_| ())
+                        .map_err(|err| ParamsError::Corrupt {
+                            path: self.dir.join(&e.file),
+                            reason: format!("does not parse: {err}"),
+                        })
+                });
+                (e, r)
+            })
+            .collect())
+    }
+}
+
+/// BLAKE3 of a serialised verifying key.
+pub fn vk_digest(vk: &VerifyingKey<Bls12>) -> String {
+    let mut bytes = Vec::new();
+    vk.write(&mut bytes).expect("writing to memory");
+    blake3::hash(&bytes).to_hex().to_string()
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ParamsError> {
+    let tmp = path.with_extension("tmp");
+    let io = |what, p: &Path| {
+        let p = p.to_path_buf();
+        move |source| ParamsError::Io {
+            what,
+            path: p,
+            source,
+        }
+    };
+    let mut f = File::create(&tmp).map_err(io("creating", &tmp))?;
+    f.write_all(bytes).map_err(io("writing", &tmp))?;
+    f.sync_all().map_err(io("syncing", &tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(io("renaming into place", path))
+}

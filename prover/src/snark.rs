@@ -1,0 +1,139 @@
+//! The thin layer joining vanilla proofs, circuits and Groth16 parameters: parameter lookup keyed
+//! by circuit digest, proving to 192-byte proofs, single and batch verification.
+
+use crate::circuit::post::PostCircuit;
+use crate::circuit::shape::circuit_shape;
+use bellman::Circuit;
+use bls12_381::{Bls12, Scalar};
+use groth16::{batch, prepare_verifying_key, verify_proof, Parameters, Proof, VerifyingKey};
+use rand_core::UnwrapErr;
+use strata_params::groth16_files::{CircuitId, LoadedParams, ParamsError, ParamsStore, ProofKind};
+use strata_params::ProofType;
+
+/// Bytes of one Groth16 proof (compressed A, B, C).
+pub const PROOF_BYTES: usize = 192;
+
+fn rng() -> UnwrapErr<rand::rngs::SysRng> {
+    UnwrapErr(rand::rngs::SysRng)
+}
+
+/// The identity of a circuit: kind, size, R1CS digest and constraint count, from its blank form.
+pub fn circuit_id<C: Circuit<Scalar>>(
+    kind: ProofKind,
+    pt: &ProofType,
+    blank: C,
+) -> Result<CircuitId, ParamsError> {
+    let shape = circuit_shape(blank).map_err(|e| ParamsError::Generation {
+        kind: kind.as_str(),
+        reason: e.to_string(),
+    })?;
+    Ok(CircuitId {
+        kind,
+        sector_size: pt.sector_size.bytes(),
+        digest: shape.digest,
+        constraints: shape.constraints,
+    })
+}
+
+/// The blank PoSt circuit of `kind` for `pt`.
+pub fn blank_post(kind: ProofKind, pt: &ProofType) -> PostCircuit {
+    match kind {
+        ProofKind::Winning => PostCircuit::blank(pt, 1, pt.winning_post_challenges),
+        ProofKind::Window => PostCircuit::blank(
+            pt,
+            pt.window_post_sectors_per_partition,
+            pt.window_post_challenges,
+        ),
+        ProofKind::Porep => unreachable!("blank_post is for PoSt kinds"),
+    }
+}
+
+/// Loads (generating if absent) the parameters of a blank circuit.
+pub fn load_or_generate<C: Circuit<Scalar> + Clone>(
+    store: &ParamsStore,
+    kind: ProofKind,
+    pt: &ProofType,
+    blank: C,
+) -> Result<LoadedParams, ParamsError> {
+    let id = circuit_id(kind, pt, blank.clone())?;
+    store.load_or_generate(&id, || {
+        groth16::generate_random_parameters::<Bls12, _, _>(blank, &mut rng())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Proves `circuit` with `params`; returns the 192-byte proof.
+pub fn prove<C: Circuit<Scalar>>(
+    params: &Parameters<Bls12>,
+    circuit: C,
+) -> Result<[u8; PROOF_BYTES], bellman::SynthesisError> {
+    let proof = groth16::create_random_proof(circuit, params, &mut rng())?;
+    let mut out = [0u8; PROOF_BYTES];
+    proof.write(&mut out[..]).expect("192-byte buffer");
+    Ok(out)
+}
+
+/// Why a SNARK was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnarkRejection {
+    /// The bytes are not a valid proof encoding (wrong length, points not on the curve).
+    #[error("proof bytes are malformed: {0}")]
+    Malformed(String),
+    /// The proof does not verify for these public inputs and this verifying key.
+    #[error("proof does not verify")]
+    Invalid,
+    /// The verifying key expects another number of public inputs.
+    #[error("verifying key expects {expected} public inputs, got {got}")]
+    InputCount {
+        /// Expected.
+        expected: usize,
+        /// Given.
+        got: usize,
+    },
+}
+
+/// Parses a proof.
+pub fn parse_proof(bytes: &[u8]) -> Result<Proof<Bls12>, SnarkRejection> {
+    if bytes.len() != PROOF_BYTES {
+        return Err(SnarkRejection::Malformed(format!(
+            "{} bytes, expected {PROOF_BYTES}",
+            bytes.len()
+        )));
+    }
+    Proof::<Bls12>::read(bytes).map_err(|e| SnarkRejection::Malformed(e.to_string()))
+}
+
+/// Verifies one proof.
+pub fn verify(
+    vk: &VerifyingKey<Bls12>,
+    inputs: &[Scalar],
+    proof: &[u8],
+) -> Result<(), SnarkRejection> {
+    if inputs.len() + 1 != vk.ic.len() {
+        return Err(SnarkRejection::InputCount {
+            expected: vk.ic.len() - 1,
+            got: inputs.len(),
+        });
+    }
+    let proof = parse_proof(proof)?;
+    verify_proof(&prepare_verifying_key(vk), &proof, inputs).map_err(|_| SnarkRejection::Invalid)
+}
+
+/// Verifies many proofs under one key with one random linear combination (much cheaper per
+/// proof than verifying each). Fails if any proof is invalid; then verify individually to find it.
+pub fn batch_verify(
+    vk: &VerifyingKey<Bls12>,
+    items: &[(Vec<Scalar>, Vec<u8>)],
+) -> Result<(), SnarkRejection> {
+    let mut v = batch::Verifier::<Bls12>::new();
+    for (inputs, bytes) in items {
+        if inputs.len() + 1 != vk.ic.len() {
+            return Err(SnarkRejection::InputCount {
+                expected: vk.ic.len() - 1,
+                got: inputs.len(),
+            });
+        }
+        v.queue((parse_proof(bytes)?, inputs.clone()));
+    }
+    v.verify(rng(), vk).map_err(|_| SnarkRejection::Invalid)
+}

@@ -1,0 +1,213 @@
+//! Groth16 PoSt at 2 KiB: valid proofs verify; tampering, wrong inputs and wrong parameters are
+//! rejected. Parameters live in the persistent cache (`$STRATA_PARAMS` or
+//! `~/.cache/strata/params`), generated once per machine and keyed by circuit digest.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use strata_params::groth16_files::{ParamsError, ParamsStore, ProofKind};
+use strata_params::ProofType;
+use strata_primitives::sizes::SectorSize;
+use strata_prover::circuit::post::{public_inputs, PostCircuit};
+use strata_prover::snark::{self, SnarkRejection};
+use strata_prover::vanilla::post::*;
+use strata_sealer::*;
+
+fn pt() -> ProofType {
+    ProofType::for_size(SectorSize::KIB2).unwrap()
+}
+
+fn store() -> ParamsStore {
+    ParamsStore::new(ParamsStore::default_dir())
+}
+
+fn cached_params(kind: ProofKind) -> &'static groth16::Parameters<bls12_381::Bls12> {
+    static WINDOW: OnceLock<groth16::Parameters<bls12_381::Bls12>> = OnceLock::new();
+    static WINNING: OnceLock<groth16::Parameters<bls12_381::Bls12>> = OnceLock::new();
+    let cell = if kind == ProofKind::Window {
+        &WINDOW
+    } else {
+        &WINNING
+    };
+    cell.get_or_init(|| {
+        snark::load_or_generate(&store(), kind, &pt(), snark::blank_post(kind, &pt()))
+            .unwrap()
+            .params
+    })
+}
+
+fn seal_sector(root: &Path, number: u64) -> PathBuf {
+    let cfg = SealConfig {
+        proof_type: pt(),
+        prover_id: 1000,
+        sector_number: number,
+        ticket: [number as u8; 32],
+        parent_cache_dir: root.join("parents"),
+    };
+    let data: Vec<u8> = (0..1800u32)
+        .map(|i| (i * 3 + number as u32) as u8)
+        .collect();
+    let out = root.join(format!("sector-{number}"));
+    seal(
+        &cfg,
+        vec![PieceSource {
+            reader: Box::new(&data[..]),
+            len: data.len() as u64,
+        }],
+        &out,
+        &NoProgress,
+    )
+    .unwrap();
+    out
+}
+
+const RAND: [u8; 32] = [0x42; 32];
+
+#[test]
+fn window_post_snark_verifies_and_rejects_every_tampering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (1..=4).map(|n| seal_sector(tmp.path(), n)).collect();
+    let pt = pt();
+    let out = prove_window_post(&pt, &dirs, &RAND);
+    assert!(out.faulty.is_empty());
+    let params = cached_params(ProofKind::Window);
+    let vk = &params.vk;
+    let n = pt.window_post_challenges;
+    let mut items = Vec::new();
+    for (public, proofs) in &out.partitions {
+        let proof = snark::prove(params, PostCircuit::from_vanilla(&pt, public, proofs)).unwrap();
+        let inputs = public_inputs(&pt, &RAND, public, n).unwrap();
+        snark::verify(vk, &inputs, &proof).unwrap();
+        items.push((inputs, proof.to_vec()));
+    }
+    snark::batch_verify(vk, &items).unwrap();
+
+    let (inputs, proof) = items[0].clone();
+    // A flipped bit anywhere in the proof.
+    for bit in [0usize, 7, 300, 777, 1535] {
+        let mut p = proof.clone();
+        p[bit / 8] ^= 1 << (bit % 8);
+        assert!(snark::verify(vk, &inputs, &p).is_err(), "bit {bit}");
+    }
+    // Wrong randomness, a changed public input, the proof of partition 0 for partition 1's sectors.
+    let (public0, _) = &out.partitions[0];
+    let (public1, _) = &out.partitions[1];
+    let mut r = RAND;
+    r[3] ^= 1;
+    assert_eq!(
+        snark::verify(vk, &public_inputs(&pt, &r, public0, n).unwrap(), &proof),
+        Err(SnarkRejection::Invalid)
+    );
+    for i in 0..inputs.len() {
+        let mut changed = inputs.clone();
+        changed[i] += bls12_381::Scalar::one();
+        assert_eq!(
+            snark::verify(vk, &changed, &proof),
+            Err(SnarkRejection::Invalid),
+            "input {i}"
+        );
+    }
+    assert_eq!(
+        snark::verify(vk, &public_inputs(&pt, &RAND, public1, n).unwrap(), &proof),
+        Err(SnarkRejection::Invalid)
+    );
+    // Truncated proof bytes, and parameters of another circuit.
+    assert!(matches!(
+        snark::verify(vk, &inputs, &proof[..100]),
+        Err(SnarkRejection::Malformed(_))
+    ));
+    let winning_vk = &cached_params(ProofKind::Winning).vk;
+    assert!(snark::verify(winning_vk, &inputs, &proof).is_err());
+    // One bad proof fails the batch.
+    let mut bad = items.clone();
+    bad[1].0[0] += bls12_381::Scalar::one();
+    assert!(snark::batch_verify(vk, &bad).is_err());
+}
+
+#[test]
+fn winning_post_snark_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pt = pt();
+    let sectors: Vec<(PostSector, PathBuf)> = (1..=2)
+        .map(|n| {
+            let d = seal_sector(tmp.path(), n);
+            (
+                PostSector {
+                    sector_number: n,
+                    comm_r: SectorMeta::load(&d).unwrap().comm_r,
+                },
+                d,
+            )
+        })
+        .collect();
+    let proof = prove_winning_post(&pt, 1000, &RAND, &sectors).unwrap();
+    let chosen = sectors
+        .iter()
+        .find(|s| s.0.sector_number == proof.sector_number)
+        .unwrap()
+        .0;
+    let params = cached_params(ProofKind::Winning);
+    let snark_proof = snark::prove(
+        params,
+        PostCircuit::from_vanilla(&pt, &[chosen], std::slice::from_ref(&proof)),
+    )
+    .unwrap();
+    let inputs = public_inputs(&pt, &RAND, &[chosen], pt.winning_post_challenges).unwrap();
+    snark::verify(&params.vk, &inputs, &snark_proof).unwrap();
+    let other = sectors
+        .iter()
+        .find(|s| s.0.sector_number != proof.sector_number)
+        .unwrap()
+        .0;
+    let wrong = public_inputs(&pt, &RAND, &[other], pt.winning_post_challenges).unwrap();
+    assert_eq!(
+        snark::verify(&params.vk, &wrong, &snark_proof),
+        Err(SnarkRejection::Invalid)
+    );
+}
+
+#[test]
+fn corrupt_or_truncated_parameter_files_are_named_errors() {
+    let _ = cached_params(ProofKind::Window);
+    let src = store();
+    let id = snark::circuit_id(
+        ProofKind::Window,
+        &pt(),
+        snark::blank_post(ProofKind::Window, &pt()),
+    )
+    .unwrap();
+    let entry = src.load(&id).unwrap().entry;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        src.dir().join("manifest.json"),
+        tmp.path().join("manifest.json"),
+    )
+    .unwrap();
+    let file = tmp.path().join(&entry.file);
+    let bytes = std::fs::read(src.dir().join(&entry.file)).unwrap();
+    let copy = ParamsStore::new(tmp.path());
+    std::fs::write(&file, &bytes).unwrap();
+    assert!(copy.load(&id).is_ok());
+    let mut altered = bytes.clone();
+    altered[bytes.len() / 2] ^= 1;
+    std::fs::write(&file, &altered).unwrap();
+    let err = copy.load(&id).err().unwrap();
+    assert!(
+        matches!(err, ParamsError::Corrupt { .. }) && err.to_string().contains(&entry.file),
+        "{err}"
+    );
+    std::fs::write(&file, &bytes[..bytes.len() - 10]).unwrap();
+    let err = copy.load(&id).err().unwrap();
+    assert!(
+        matches!(err, ParamsError::Corrupt { .. }) && err.to_string().contains("bytes"),
+        "{err}"
+    );
+    std::fs::remove_file(&file).unwrap();
+    assert!(matches!(copy.load(&id), Err(ParamsError::Io { .. })));
+    // A circuit the manifest has no entry for.
+    let mut other = id.clone();
+    other.digest = "00".repeat(32);
+    assert!(matches!(
+        copy.load(&other),
+        Err(ParamsError::Missing { .. })
+    ));
+}
