@@ -60,7 +60,7 @@ impl ShapeCs {
             terms.push((kind, i, coeff.to_repr()));
         }
         // Merge duplicate variables so equal R1CS give equal digests however they were built.
-        terms.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        terms.sort_by_key(|t| (t.0, t.1));
         let mut merged: Vec<(u8, usize, Scalar)> = Vec::new();
         for (k, i, c) in terms {
             let c = Scalar::from_repr(c).unwrap();
