@@ -60,6 +60,14 @@ fn circuit_accepts(
 
 const RAND: [u8; 32] = [0x31; 32];
 
+/// A named case: randomness, public sectors, proofs.
+type Case = (
+    &'static str,
+    [u8; 32],
+    Vec<PostSector>,
+    Vec<SectorPostProof>,
+);
+
 #[test]
 fn window_post_circuit_agrees_with_the_vanilla_verifier() {
     let tmp = tempfile::tempdir().unwrap();
@@ -69,8 +77,7 @@ fn window_post_circuit_agrees_with_the_vanilla_verifier() {
     let (public, proofs) = out.partitions[0].clone();
     let n = pt.window_post_challenges;
 
-    let mut cases: Vec<(&str, [u8; 32], Vec<PostSector>, Vec<SectorPostProof>)> =
-        vec![("valid", RAND, public.clone(), proofs.clone())];
+    let mut cases: Vec<Case> = vec![("valid", RAND, public.clone(), proofs.clone())];
     let mut r = RAND;
     r[0] ^= 1;
     cases.push(("wrong randomness", r, public.clone(), proofs.clone()));
