@@ -71,14 +71,14 @@ pub struct DemoArgs {
     keep: Option<PathBuf>,
 }
 
-fn parse_size(s: &str) -> Result<SectorSize, String> {
+pub fn parse_size(s: &str) -> Result<SectorSize, String> {
     let size: SectorSize = s.parse().map_err(|e| format!("{e}"))?;
     ProofType::for_size(size).map_err(|e| e.to_string())?;
     Ok(size)
 }
 
-fn parse_hex32(s: &str) -> Result<[u8; 32], String> {
-    strata_primitives::serde_hex::parse_node(s).map_err(|e| format!("bad ticket: {e}"))
+pub fn parse_hex32(s: &str) -> Result<[u8; 32], String> {
+    strata_primitives::serde_hex::parse_node(s).map_err(|e| format!("bad 32-byte hex value: {e}"))
 }
 
 fn default_parent_cache() -> PathBuf {

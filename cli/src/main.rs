@@ -5,6 +5,8 @@
 
 mod bar;
 mod commands;
+mod params_cmd;
+mod proofs_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +36,14 @@ enum Command {
     Unseal(commands::UnsealArgs),
     /// Seal a sample file on a fresh temporary directory, unseal it, and check the round trip.
     Demo(commands::DemoArgs),
+    /// Produce proof files: seal (PoRep), WinningPoSt, WindowPoSt.
+    #[command(subcommand)]
+    Prove(proofs_cmd::ProveCommand),
+    /// The auditor's command: verify proof files offline (exit 0 only if all are valid).
+    Verify(proofs_cmd::VerifyArgs),
+    /// Groth16 parameters: generate, list, verify.
+    #[command(subcommand)]
+    Params(params_cmd::ParamsCommand),
 }
 
 #[derive(Subcommand)]
@@ -62,6 +72,9 @@ fn main() -> ExitCode {
         Command::Seal(args) => commands::seal(args),
         Command::Unseal(args) => commands::unseal(args),
         Command::Demo(args) => commands::demo(args),
+        Command::Params(cmd) => params_cmd::run(cmd),
+        Command::Prove(cmd) => proofs_cmd::prove(cmd),
+        Command::Verify(args) => proofs_cmd::verify(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -344,6 +344,33 @@ impl ParamsStore {
         Ok(LoadedParams { params, entry })
     }
 
+    /// The verifying key with BLAKE3 digest `vk_digest` from the entry for (`kind`, `sector_size`),
+    /// after checking the file; the key is read from the file's prefix, not the whole file.
+    pub fn load_vk(
+        &self,
+        kind: ProofKind,
+        sector_size: u64,
+        vk_digest: &str,
+    ) -> Result<(VerifyingKey<Bls12>, ParamsEntry), ParamsError> {
+        let entry = self
+            .manifest()?
+            .entries
+            .into_iter()
+            .find(|e| e.kind == kind && e.sector_size == sector_size && e.vk_digest == vk_digest)
+            .ok_or_else(|| ParamsError::Missing {
+                kind: kind.as_str(),
+                size: sector_size,
+                digest: format!("verifying key {vk_digest}"),
+                dir: self.dir.clone(),
+            })?;
+        let map = self.check_file(&entry)?;
+        let vk = VerifyingKey::<Bls12>::read(&map[..]).map_err(|e| ParamsError::Corrupt {
+            path: self.dir.join(&entry.file),
+            reason: format!("verifying key does not parse: {e}"),
+        })?;
+        Ok((vk, entry))
+    }
+
     /// Checks every file in the manifest; one result per entry.
     pub fn verify_all(&self) -> Result<Vec<EntryCheck>, ParamsError> {
         Ok(self

@@ -8,6 +8,7 @@ pub mod challenges;
 pub mod circuit;
 pub mod error;
 pub mod gadgets;
+pub mod proof_file;
 pub mod snark;
 pub mod vanilla;
 

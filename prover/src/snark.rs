@@ -137,3 +137,37 @@ pub fn batch_verify(
     }
     v.verify(rng(), vk).map_err(|_| SnarkRejection::Invalid)
 }
+
+/// The circuit identity of `kind` at `pt`, from its blank circuit.
+pub fn kind_circuit_id(kind: ProofKind, pt: &ProofType) -> Result<CircuitId, ParamsError> {
+    match kind {
+        ProofKind::Porep => circuit_id(kind, pt, crate::circuit::porep::PorepCircuit::blank(pt)),
+        _ => circuit_id(kind, pt, blank_post(kind, pt)),
+    }
+}
+
+/// Loads (generating if absent) the parameters of `kind` at `pt`.
+pub fn load_or_generate_kind(
+    store: &ParamsStore,
+    kind: ProofKind,
+    pt: &ProofType,
+) -> Result<LoadedParams, ParamsError> {
+    match kind {
+        ProofKind::Porep => load_or_generate(
+            store,
+            kind,
+            pt,
+            crate::circuit::porep::PorepCircuit::blank(pt),
+        ),
+        _ => load_or_generate(store, kind, pt, blank_post(kind, pt)),
+    }
+}
+
+/// Loads the parameters of `kind` at `pt` without generating.
+pub fn load_kind(
+    store: &ParamsStore,
+    kind: ProofKind,
+    pt: &ProofType,
+) -> Result<LoadedParams, ParamsError> {
+    store.load(&kind_circuit_id(kind, pt)?)
+}

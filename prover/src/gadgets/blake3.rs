@@ -324,6 +324,11 @@ pub fn constant_bits(bytes: &[u8]) -> Vec<Boolean> {
         .collect()
 }
 
+/// Constraints of BLAKE3 over one 64-byte block (one compression from the IV), pinned by a test.
+pub const HASH_64_CONSTRAINTS: usize = 14_704;
+/// Constraints of BLAKE3 over a 1,248-byte label preimage, pinned by a test.
+pub const HASH_1248_CONSTRAINTS: usize = 311_088;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,8 +406,3 @@ mod tests {
         assert!(cs.is_satisfied());
     }
 }
-
-/// Constraints of BLAKE3 over one 64-byte block (one compression from the IV), pinned by a test.
-pub const HASH_64_CONSTRAINTS: usize = 14_704;
-/// Constraints of BLAKE3 over a 1,248-byte label preimage, pinned by a test.
-pub const HASH_1248_CONSTRAINTS: usize = 311_088;

@@ -223,6 +223,29 @@ pub fn alloc_index_bits<CS: ConstraintSystem<Scalar>>(
         .collect()
 }
 
+/// The root of an opening in the binary `hash_d` tree (tree_d): per level, the node and its
+/// sibling are ordered by the index bit, decomposed to bits and hashed with the BLAKE3 gadget.
+/// `leaf` must be a data node (< 2^254); the decomposition enforces it.
+pub fn hash_d_tree_root<CS: ConstraintSystem<Scalar>>(
+    mut cs: CS,
+    leaf: &AllocatedNum<Scalar>,
+    bits: &[Boolean],
+    siblings: &[AllocatedNum<Scalar>],
+) -> Result<AllocatedNum<Scalar>, SynthesisError> {
+    use super::blake3::{hash_d, node_bits_254};
+    assert_eq!(bits.len(), siblings.len(), "one index bit per level");
+    let mut cur = leaf.clone();
+    for (l, (bit, sib)) in bits.iter().zip(siblings).enumerate() {
+        let mut cs = cs.namespace(|| format!("level {l}"));
+        let (left, right) =
+            AllocatedNum::conditionally_reverse(cs.namespace(|| "order"), &cur, sib, bit)?;
+        let mut input = node_bits_254(cs.namespace(|| "left bits"), &left)?;
+        input.extend(node_bits_254(cs.namespace(|| "right bits"), &right)?);
+        cur = hash_d(cs.namespace(|| "hash"), &input)?.0;
+    }
+    Ok(cur)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,27 +352,4 @@ mod tests {
         q.siblings[1][3] = node_from_fr(&Scalar::from(5u64));
         assert_ne!(node_from_fr(&synth(&shape, &q).1), root);
     }
-}
-
-/// The root of an opening in the binary `hash_d` tree (tree_d): per level, the node and its
-/// sibling are ordered by the index bit, decomposed to bits and hashed with the BLAKE3 gadget.
-/// `leaf` must be a data node (< 2^254); the decomposition enforces it.
-pub fn hash_d_tree_root<CS: ConstraintSystem<Scalar>>(
-    mut cs: CS,
-    leaf: &AllocatedNum<Scalar>,
-    bits: &[Boolean],
-    siblings: &[AllocatedNum<Scalar>],
-) -> Result<AllocatedNum<Scalar>, SynthesisError> {
-    use super::blake3::{hash_d, node_bits_254};
-    assert_eq!(bits.len(), siblings.len(), "one index bit per level");
-    let mut cur = leaf.clone();
-    for (l, (bit, sib)) in bits.iter().zip(siblings).enumerate() {
-        let mut cs = cs.namespace(|| format!("level {l}"));
-        let (left, right) =
-            AllocatedNum::conditionally_reverse(cs.namespace(|| "order"), &cur, sib, bit)?;
-        let mut input = node_bits_254(cs.namespace(|| "left bits"), &left)?;
-        input.extend(node_bits_254(cs.namespace(|| "right bits"), &right)?);
-        cur = hash_d(cs.namespace(|| "hash"), &input)?.0;
-    }
-    Ok(cur)
 }

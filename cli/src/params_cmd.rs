@@ -1,0 +1,140 @@
+//! `strata params …`: generate, list and verify Groth16 parameter files.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+use strata_params::groth16_files::{ParamsStore, ProofKind};
+use strata_params::ProofType;
+use strata_primitives::sizes::SectorSize;
+use strata_prover::snark;
+
+/// `strata params` subcommands.
+#[derive(Subcommand)]
+pub enum ParamsCommand {
+    /// Generate Groth16 parameters (single-party setup: for devnets, not production).
+    Generate(GenerateArgs),
+    /// List parameter files with sizes, digests and constraint counts.
+    List(CommonArgs),
+    /// Re-check every parameter file against the manifest's BLAKE3 digests.
+    Verify(CommonArgs),
+}
+
+/// Which circuits.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// Seal proof (one partition).
+    Porep,
+    /// WinningPoSt.
+    Winning,
+    /// WindowPoSt (one partition).
+    Window,
+    /// All three.
+    All,
+}
+
+/// Options every params command takes.
+#[derive(Args)]
+pub struct CommonArgs {
+    /// Parameter directory [default: $STRATA_PARAMS or ~/.cache/strata/params].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `strata params generate`.
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Sector size.
+    #[arg(long, value_parser = crate::commands::parse_size)]
+    sector_size: SectorSize,
+    /// Which circuits.
+    #[arg(long, value_enum, default_value = "all")]
+    kind: KindArg,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn store(dir: &Option<PathBuf>) -> ParamsStore {
+    ParamsStore::new(dir.clone().unwrap_or_else(ParamsStore::default_dir))
+}
+
+pub fn run(cmd: ParamsCommand) -> Result<()> {
+    match cmd {
+        ParamsCommand::Generate(a) => {
+            let pt = ProofType::for_size(a.sector_size)?;
+            let kinds = match a.kind {
+                KindArg::Porep => vec![ProofKind::Porep],
+                KindArg::Winning => vec![ProofKind::Winning],
+                KindArg::Window => vec![ProofKind::Window],
+                KindArg::All => vec![ProofKind::Porep, ProofKind::Winning, ProofKind::Window],
+            };
+            let s = store(&a.common.dir);
+            for kind in kinds {
+                let id = snark::kind_circuit_id(kind, &pt)?;
+                if !a.common.json {
+                    eprintln!("{} {}: {} constraints; generating if absent (single-party setup, devnet only)…", kind.as_str(), pt.sector_size, id.constraints);
+                }
+                let start = Instant::now();
+                let loaded = snark::load_or_generate_kind(&s, kind, &pt)
+                    .with_context(|| format!("{} parameters", kind.as_str()))?;
+                let e = loaded.entry;
+                if a.common.json {
+                    println!(
+                        "{}",
+                        json!({"kind": kind.as_str(), "sector_size": e.sector_size, "file": s.dir().join(&e.file), "constraints": e.constraints, "bytes": e.bytes, "blake3": e.blake3, "vk_digest": e.vk_digest, "seconds": start.elapsed().as_secs_f64()})
+                    );
+                } else {
+                    println!(
+                        "{}  {} bytes  {:.1}s",
+                        s.dir().join(&e.file).display(),
+                        e.bytes,
+                        start.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        }
+        ParamsCommand::List(c) => {
+            let s = store(&c.dir);
+            let m = s.manifest()?;
+            if c.json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else if m.entries.is_empty() {
+                println!("no parameter files in {}", s.dir().display());
+            } else {
+                for e in m.entries {
+                    println!(
+                        "{:<8} {:>12}  {:>10} constraints  {:>12} bytes  blake3 {}  vk {}  {}",
+                        e.kind.as_str(),
+                        SectorSize(e.sector_size).to_string(),
+                        e.constraints,
+                        e.bytes,
+                        &e.blake3[..16],
+                        &e.vk_digest[..16],
+                        e.file
+                    );
+                }
+            }
+        }
+        ParamsCommand::Verify(c) => {
+            let s = store(&c.dir);
+            let mut bad = 0;
+            for (e, r) in s.verify_all()? {
+                match r {
+                    Ok(()) => println!("{}: ok", e.file),
+                    Err(err) => {
+                        bad += 1;
+                        println!("{}: {err}", e.file);
+                    }
+                }
+            }
+            if bad > 0 {
+                bail!("{bad} parameter file(s) failed verification");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,409 @@
+//! Proof files (DESIGN §6): what a provider publishes and an auditor verifies offline. A versioned
+//! JSON document with the proof kind and type, every public input, one 192-byte Groth16 proof per
+//! partition (hex), and the BLAKE3 digest of the verifying key. Verification needs only the file
+//! and the parameter directory; the key must belong to the circuit of the file's kind and size.
+
+use crate::circuit::porep::{public_inputs as porep_inputs, PorepCircuit};
+use crate::circuit::post::{public_inputs as post_inputs, PostCircuit};
+use crate::error::ProofError;
+use crate::snark::{self, SnarkRejection};
+use crate::vanilla::porep::{prove_seal_partition, verify_seal_partition, SealPublicInputs};
+use crate::vanilla::post::{
+    prove_window_post, prove_winning_post, verify_window_post_partition, verify_winning_post,
+    Faulty, PostSector,
+};
+use bls12_381::Scalar;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use strata_params::groth16_files::{ParamsError, ParamsStore, ProofKind};
+use strata_params::ProofType;
+use strata_primitives::node::Node;
+use strata_primitives::serde_hex;
+use strata_sealer::SectorMeta;
+use thiserror::Error;
+
+/// The format tag of proof files.
+pub const FORMAT: &str = "strata-proof";
+/// The version of the proof-file format this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The public inputs of each kind.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PublicData {
+    /// A seal proof of the listed partitions.
+    Porep {
+        /// The sector's public inputs.
+        inputs: SealPublicInputs,
+    },
+    /// WinningPoSt over the miner's proving set.
+    Winning {
+        /// The miner.
+        prover_id: u64,
+        /// Chain randomness.
+        #[serde(with = "serde_hex::node")]
+        randomness: Node,
+        /// The proving set the sector is drawn from, in order.
+        sectors: Vec<PostSector>,
+    },
+    /// WindowPoSt partitions.
+    Window {
+        /// Chain randomness.
+        #[serde(with = "serde_hex::node")]
+        randomness: Node,
+        /// The sectors of each partition (padded).
+        partitions: Vec<Vec<PostSector>>,
+        /// Sectors skipped as faulty (informational; the chain takes them as declared faults).
+        #[serde(default)]
+        faulty: Vec<Faulty>,
+    },
+}
+
+/// A proof file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofFile {
+    /// Always `strata-proof`.
+    pub format: String,
+    /// Format version.
+    pub version: u32,
+    /// Registered proof type id.
+    pub proof_type: u64,
+    /// BLAKE3 of the verifying key.
+    pub vk_digest: String,
+    /// Public inputs.
+    pub public: PublicData,
+    /// One proof per partition, hex.
+    pub proofs: Vec<String>,
+}
+
+/// Why a proof file is invalid or could not be checked.
+#[derive(Debug, Error)]
+pub enum VerifyError {
+    /// The file is not a proof file this build reads.
+    #[error("malformed proof file: {0}")]
+    Malformed(String),
+    /// Parameters could not be found or loaded.
+    #[error(transparent)]
+    Params(#[from] ParamsError),
+    /// The verifying key named is not the one for this kind and size.
+    #[error("verifying key {0} is not the key of this proof's circuit")]
+    WrongKey(String),
+    /// A partition's proof does not verify.
+    #[error("partition {partition}: {reason}")]
+    Invalid {
+        /// Which partition.
+        partition: usize,
+        /// Why.
+        reason: SnarkRejection,
+    },
+}
+
+impl ProofFile {
+    /// Reads and parses a proof file, with a clear error for anything malformed.
+    pub fn read(path: &Path) -> Result<ProofFile, VerifyError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| VerifyError::Malformed(format!("cannot read {}: {e}", path.display())))?;
+        let f: ProofFile =
+            serde_json::from_str(&text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        if f.format != FORMAT || f.version != VERSION {
+            return Err(VerifyError::Malformed(format!(
+                "format {:?} version {} (this build reads {FORMAT} v{VERSION})",
+                f.format, f.version
+            )));
+        }
+        Ok(f)
+    }
+
+    /// Writes the file atomically.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = strata_primitives::merkle::tmp_path(path);
+        std::fs::write(
+            &tmp,
+            serde_json::to_string_pretty(self).expect("proof file serialises"),
+        )?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+
+    /// The proof kind.
+    pub fn kind(&self) -> ProofKind {
+        match self.public {
+            PublicData::Porep { .. } => ProofKind::Porep,
+            PublicData::Winning { .. } => ProofKind::Winning,
+            PublicData::Window { .. } => ProofKind::Window,
+        }
+    }
+
+    fn proof_type(&self) -> Result<ProofType, VerifyError> {
+        ProofType::for_id(self.proof_type).map_err(|e| VerifyError::Malformed(e.to_string()))
+    }
+
+    /// The public inputs of each partition, derived as a verifier does.
+    pub fn partition_inputs(&self) -> Result<Vec<Vec<Scalar>>, VerifyError> {
+        let pt = self.proof_type()?;
+        let bad = |what: &str| VerifyError::Malformed(what.to_string());
+        let inputs = match &self.public {
+            PublicData::Porep { inputs } => {
+                if inputs.proof_type != pt.id {
+                    return Err(bad("public inputs name another proof type"));
+                }
+                (0..pt.porep_partitions)
+                    .map(|p| {
+                        porep_inputs(&pt, inputs, p)
+                            .ok_or_else(|| bad("a commitment is not a field element"))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            PublicData::Winning {
+                prover_id,
+                randomness,
+                sectors,
+            } => {
+                if sectors.is_empty() {
+                    return Err(bad("empty proving set"));
+                }
+                let i = crate::challenges::winning_post_sector_index(
+                    *prover_id,
+                    randomness,
+                    0,
+                    sectors.len() as u64,
+                ) as usize;
+                vec![
+                    post_inputs(&pt, randomness, &sectors[i..=i], pt.winning_post_challenges)
+                        .ok_or_else(|| bad("comm_r is not a field element"))?,
+                ]
+            }
+            PublicData::Window { partitions, .. } if partitions.is_empty() => {
+                return Err(bad("a WindowPoSt with no partitions proves nothing"))
+            }
+            PublicData::Window {
+                randomness,
+                partitions,
+                ..
+            } => partitions
+                .iter()
+                .map(|s| {
+                    if s.len() != pt.window_post_sectors_per_partition {
+                        return Err(bad("a partition has the wrong number of sectors"));
+                    }
+                    post_inputs(&pt, randomness, s, pt.window_post_challenges)
+                        .ok_or_else(|| bad("comm_r is not a field element"))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(inputs)
+    }
+
+    /// The proofs' bytes.
+    pub fn proof_bytes(&self) -> Result<Vec<Vec<u8>>, VerifyError> {
+        self.proofs
+            .iter()
+            .map(|h| {
+                hex::decode(h).map_err(|e| VerifyError::Malformed(format!("proof is not hex: {e}")))
+            })
+            .collect()
+    }
+
+    /// Loads the verifying key this file names, checking it is the key of the file's circuit.
+    pub fn verifying_key(
+        &self,
+        store: &ParamsStore,
+    ) -> Result<groth16::VerifyingKey<bls12_381::Bls12>, VerifyError> {
+        let pt = self.proof_type()?;
+        let (vk, entry) = store.load_vk(self.kind(), pt.sector_size.bytes(), &self.vk_digest)?;
+        let id = snark::kind_circuit_id(self.kind(), &pt)?;
+        if entry.circuit_digest != id.digest {
+            return Err(VerifyError::WrongKey(self.vk_digest.clone()));
+        }
+        Ok(vk)
+    }
+
+    /// Verifies every partition's proof offline.
+    pub fn verify(&self, store: &ParamsStore) -> Result<(), VerifyError> {
+        let inputs = self.partition_inputs()?;
+        let proofs = self.proof_bytes()?;
+        if inputs.len() != proofs.len() {
+            return Err(VerifyError::Malformed(format!(
+                "{} proofs for {} partitions",
+                proofs.len(),
+                inputs.len()
+            )));
+        }
+        let vk = self.verifying_key(store)?;
+        for (partition, (i, p)) in inputs.iter().zip(&proofs).enumerate() {
+            snark::verify(&vk, i, p)
+                .map_err(|reason| VerifyError::Invalid { partition, reason })?;
+        }
+        Ok(())
+    }
+}
+
+fn hex_proofs(proofs: Vec<[u8; snark::PROOF_BYTES]>) -> Vec<String> {
+    proofs.iter().map(hex::encode).collect()
+}
+
+fn synth_err(e: bellman::SynthesisError) -> ProofError {
+    ProofError::BadRequest(format!("proving failed: {e}"))
+}
+
+/// Proves the seal of the sector in `dir` for `seed`: vanilla proof, its own check, then the SNARK.
+pub fn prove_seal(dir: &Path, seed: &Node, store: &ParamsStore) -> Result<ProofFile, ProofError> {
+    let meta = SectorMeta::load(dir)?;
+    let pt = meta
+        .proof_type_checked()
+        .map_err(strata_sealer::SealError::from)?;
+    let public = SealPublicInputs::for_sector(&meta, *seed);
+    let params = snark::load_kind(store, ProofKind::Porep, &pt)
+        .map_err(|e| ProofError::BadRequest(e.to_string()))?;
+    let mut proofs = Vec::new();
+    for partition in 0..pt.porep_partitions {
+        let vanilla = prove_seal_partition(dir, seed, partition)?;
+        verify_seal_partition(&public, &vanilla).map_err(|e| ProofError::Inconsistent {
+            sector: meta.sector_number,
+            reason: format!("vanilla proof rejected: {e}"),
+        })?;
+        proofs.push(
+            snark::prove(
+                &params.params,
+                PorepCircuit::from_vanilla(&pt, &public, &vanilla),
+            )
+            .map_err(synth_err)?,
+        );
+    }
+    Ok(ProofFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        proof_type: pt.id,
+        vk_digest: params.entry.vk_digest,
+        public: PublicData::Porep { inputs: public },
+        proofs: hex_proofs(proofs),
+    })
+}
+
+fn common_type(dirs: &[PathBuf]) -> Result<(ProofType, Vec<SectorMeta>), ProofError> {
+    let metas = dirs
+        .iter()
+        .map(|d| SectorMeta::load(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = metas
+        .first()
+        .ok_or_else(|| ProofError::BadRequest("no sectors given".into()))?;
+    if metas
+        .iter()
+        .any(|m| m.proof_type != first.proof_type || m.prover_id != first.prover_id)
+    {
+        return Err(ProofError::BadRequest(
+            "sectors of different proof types or miners".into(),
+        ));
+    }
+    let pt = first
+        .proof_type_checked()
+        .map_err(strata_sealer::SealError::from)?;
+    Ok((pt, metas))
+}
+
+/// Proves WinningPoSt over the proving set `dirs` (in order).
+pub fn prove_winning(
+    dirs: &[PathBuf],
+    randomness: &Node,
+    store: &ParamsStore,
+) -> Result<ProofFile, ProofError> {
+    let (pt, metas) = common_type(dirs)?;
+    let prover_id = metas[0].prover_id;
+    let set: Vec<(PostSector, PathBuf)> = metas
+        .iter()
+        .zip(dirs)
+        .map(|(m, d)| {
+            (
+                PostSector {
+                    sector_number: m.sector_number,
+                    comm_r: m.comm_r,
+                },
+                d.clone(),
+            )
+        })
+        .collect();
+    let vanilla = prove_winning_post(&pt, prover_id, randomness, &set)?;
+    let sectors: Vec<PostSector> = set.iter().map(|s| s.0).collect();
+    verify_winning_post(&pt, prover_id, randomness, &sectors, &vanilla)
+        .map_err(|e| ProofError::BadRequest(format!("vanilla proof rejected: {e}")))?;
+    let chosen = sectors
+        .iter()
+        .copied()
+        .find(|s| s.sector_number == vanilla.sector_number)
+        .expect("drawn from the set");
+    let params = snark::load_kind(store, ProofKind::Winning, &pt)
+        .map_err(|e| ProofError::BadRequest(e.to_string()))?;
+    let proof = snark::prove(
+        &params.params,
+        PostCircuit::from_vanilla(&pt, &[chosen], &[vanilla]),
+    )
+    .map_err(synth_err)?;
+    Ok(ProofFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        proof_type: pt.id,
+        vk_digest: params.entry.vk_digest,
+        public: PublicData::Winning {
+            prover_id,
+            randomness: *randomness,
+            sectors,
+        },
+        proofs: hex_proofs(vec![proof]),
+    })
+}
+
+/// Proves WindowPoSt over `dirs`; faulty sectors are skipped and listed in the file.
+pub fn prove_window(
+    dirs: &[PathBuf],
+    randomness: &Node,
+    store: &ParamsStore,
+) -> Result<ProofFile, ProofError> {
+    // Sectors whose meta.json is unreadable cannot even name their type: they are faulty too.
+    let readable: Vec<PathBuf> = dirs
+        .iter()
+        .filter(|d| SectorMeta::load(d).is_ok())
+        .cloned()
+        .collect();
+    let (pt, _) = common_type(&readable)?;
+    let out = prove_window_post(&pt, dirs, randomness);
+    if out.partitions.is_empty() {
+        let list: Vec<String> = out
+            .faulty
+            .iter()
+            .map(|f| format!("{} ({})", f.sector_number, f.reason))
+            .collect();
+        return Err(ProofError::BadRequest(format!(
+            "every sector is faulty: {}",
+            list.join("; ")
+        )));
+    }
+    let params = snark::load_kind(store, ProofKind::Window, &pt)
+        .map_err(|e| ProofError::BadRequest(e.to_string()))?;
+    let mut proofs = Vec::new();
+    let mut partitions = Vec::new();
+    for (public, vanilla) in out.partitions {
+        verify_window_post_partition(&pt, randomness, &public, &vanilla)
+            .map_err(|e| ProofError::BadRequest(format!("vanilla proof rejected: {e}")))?;
+        proofs.push(
+            snark::prove(
+                &params.params,
+                PostCircuit::from_vanilla(&pt, &public, &vanilla),
+            )
+            .map_err(synth_err)?,
+        );
+        partitions.push(public);
+    }
+    Ok(ProofFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        proof_type: pt.id,
+        vk_digest: params.entry.vk_digest,
+        public: PublicData::Window {
+            randomness: *randomness,
+            partitions,
+            faulty: out.faulty,
+        },
+        proofs: hex_proofs(proofs),
+    })
+}
