@@ -112,7 +112,7 @@ fn bad_input_gives_one_line_errors_and_nonzero_exit() {
                 o,
                 big.to_str().unwrap(),
             ],
-            "bad ticket",
+            "bad 32-byte hex value",
         ),
         (
             seal_args("2KiB", tmp.path().to_str().unwrap(), big.to_str().unwrap()),
