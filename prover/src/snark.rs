@@ -138,12 +138,25 @@ pub fn batch_verify(
     v.verify(rng(), vk).map_err(|_| SnarkRejection::Invalid)
 }
 
-/// The circuit identity of `kind` at `pt`, from its blank circuit.
+/// The circuit identity of `kind` at `pt`, from its blank circuit; computed once per process
+/// (synthesizing the blank PoRep circuit takes seconds, and every verification checks it).
 pub fn kind_circuit_id(kind: ProofKind, pt: &ProofType) -> Result<CircuitId, ParamsError> {
-    match kind {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static IDS: OnceLock<Mutex<HashMap<(u8, u64), CircuitId>>> = OnceLock::new();
+    let key = (kind as u8, pt.id);
+    if let Some(id) = IDS.get_or_init(Default::default).lock().unwrap().get(&key) {
+        return Ok(id.clone());
+    }
+    let id = match kind {
         ProofKind::Porep => circuit_id(kind, pt, crate::circuit::porep::PorepCircuit::blank(pt)),
         _ => circuit_id(kind, pt, blank_post(kind, pt)),
-    }
+    }?;
+    IDS.get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .insert(key, id.clone());
+    Ok(id)
 }
 
 /// Loads (generating if absent) the parameters of `kind` at `pt`.
