@@ -86,6 +86,45 @@ fn window_post_proof_files_verify_and_tampering_is_reported() {
 
     let v = ok(&strata(&["verify", proof.to_str().unwrap()], &cache));
     assert!(v.contains("valid") && !v.contains("INVALID"), "{v}");
+
+    // WinningPoSt over the two healthy sectors, verified offline too.
+    ok(&strata(
+        &[
+            "params",
+            "generate",
+            "--sector-size",
+            "2KiB",
+            "--kind",
+            "winning",
+        ],
+        &cache,
+    ));
+    let win = tmp.path().join("winning.json");
+    ok(&strata(
+        &[
+            "prove",
+            "winning-post",
+            "--randomness",
+            RAND,
+            "--out",
+            win.to_str().unwrap(),
+            &dirs[0],
+            &dirs[1],
+        ],
+        &cache,
+    ));
+    let v = ok(&strata(
+        &["verify", win.to_str().unwrap(), proof.to_str().unwrap()],
+        &cache,
+    ));
+    assert_eq!(v.matches(": valid").count(), 2, "{v}");
+    let mut w: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&win).unwrap()).unwrap();
+    w["public"]["randomness"] =
+        "3333333333333333333333333333333333333333333333333333333333333333".into();
+    fs::write(&win, w.to_string()).unwrap();
+    let r = strata(&["verify", win.to_str().unwrap()], &cache);
+    assert!(!r.status.success() && String::from_utf8_lossy(&r.stdout).contains("INVALID"));
     let v = ok(&strata(
         &[
             "verify",

@@ -223,6 +223,10 @@ pub fn alloc_index_bits<CS: ConstraintSystem<Scalar>>(
         .collect()
 }
 
+/// Constraints per level of a tree_d path (order 2, two 255-constraint decompositions, one
+/// BLAKE3 compression of 14,704, packing 1), pinned by a test.
+pub const HASH_D_LEVEL_CONSTRAINTS: usize = 15_217;
+
 /// The root of an opening in the binary `hash_d` tree (tree_d): per level, the node and its
 /// sibling are ordered by the index bit, decomposed to bits and hashed with the BLAKE3 gadget.
 /// `leaf` must be a data node (< 2^254); the decomposition enforces it.
@@ -338,6 +342,41 @@ mod tests {
         }
         assert_eq!(constraint_count(&TreeShape::oct(64)), 834);
         assert_eq!(constraint_count(&TreeShape::oct(16)), 658);
+    }
+
+    #[test]
+    fn hash_d_tree_path_matches_native_and_count_is_pinned() {
+        use strata_primitives::hash::hash_d;
+        let shape = TreeShape::binary(8);
+        let leaves: Vec<Node> = (0..8u8).map(|i| hash_d(&[i])).collect();
+        let (_, root) = {
+            let mut src: &[Node] = &leaves;
+            (0, tree_root(&shape, &mut src).unwrap())
+        };
+        for index in [0u64, 5, 7] {
+            let p = open(&shape, &leaves, index);
+            let mut cs = TestConstraintSystem::new();
+            let leaf =
+                AllocatedNum::alloc(cs.namespace(|| "leaf"), || Ok(node_to_fr(&p.leaf).unwrap()))
+                    .unwrap();
+            let bits = alloc_index_bits(cs.namespace(|| "index"), Some(index), 3).unwrap();
+            let sibs: Vec<AllocatedNum<Scalar>> = p
+                .siblings
+                .iter()
+                .enumerate()
+                .map(|(l, s)| {
+                    AllocatedNum::alloc(cs.namespace(|| format!("sib {l}")), || {
+                        Ok(node_to_fr(&s[0]).unwrap())
+                    })
+                    .unwrap()
+                })
+                .collect();
+            let before = cs.num_constraints();
+            let got = hash_d_tree_root(cs.namespace(|| "path"), &leaf, &bits, &sibs).unwrap();
+            assert!(cs.is_satisfied());
+            assert_eq!(node_from_fr(&got.get_value().unwrap()), root);
+            assert_eq!(cs.num_constraints() - before, 3 * HASH_D_LEVEL_CONSTRAINTS);
+        }
     }
 
     #[test]
