@@ -4,34 +4,16 @@
 use bellman::Circuit;
 use std::path::Path;
 use strata_params::ProofType;
-use strata_primitives::sizes::SectorSize;
 use strata_prover::circuit::check::CheckCs;
 use strata_prover::circuit::porep::{public_inputs, PorepCircuit};
 use strata_prover::circuit::shape::circuit_shape;
 use strata_prover::vanilla::porep::*;
 use strata_sealer::*;
 
+mod common;
+
 fn seal_sector(root: &Path) -> (std::path::PathBuf, SectorMeta) {
-    let cfg = SealConfig {
-        proof_type: ProofType::for_size(SectorSize::KIB2).unwrap(),
-        prover_id: 1000,
-        sector_number: 4,
-        ticket: [4; 32],
-        parent_cache_dir: root.join("parents"),
-    };
-    let data: Vec<u8> = (0..2000u32).map(|i| (i * 11) as u8).collect();
-    let out = root.join("sector");
-    let meta = seal(
-        &cfg,
-        vec![PieceSource {
-            reader: Box::new(&data[..]),
-            len: data.len() as u64,
-        }],
-        &out,
-        &NoProgress,
-    )
-    .unwrap();
-    (out, meta)
+    common::seal_2kib(root, 4, 11)
 }
 
 fn circuit_accepts(

@@ -10,27 +10,10 @@ use strata_prover::circuit::post::{public_inputs, PostCircuit};
 use strata_prover::vanilla::post::*;
 use strata_sealer::*;
 
+mod common;
+
 fn seal_sector(root: &Path, number: u64) -> PathBuf {
-    let cfg = SealConfig {
-        proof_type: ProofType::for_size(SectorSize::KIB2).unwrap(),
-        prover_id: 1000,
-        sector_number: number,
-        ticket: [number as u8; 32],
-        parent_cache_dir: root.join("parents"),
-    };
-    let data: Vec<u8> = (0..1500u32).map(|i| (i * number as u32) as u8).collect();
-    let out = root.join(format!("sector-{number}"));
-    seal(
-        &cfg,
-        vec![PieceSource {
-            reader: Box::new(&data[..]),
-            len: data.len() as u64,
-        }],
-        &out,
-        &NoProgress,
-    )
-    .unwrap();
-    out
+    common::seal_2kib(root, number, number as u8).0
 }
 
 /// Circuit verdict: the witness synthesizes, all constraints hold, and the public inputs are the

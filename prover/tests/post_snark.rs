@@ -12,6 +12,12 @@ use strata_prover::snark::{self, SnarkRejection};
 use strata_prover::vanilla::post::*;
 use strata_sealer::*;
 
+mod common;
+
+fn seal_sector(root: &Path, number: u64) -> PathBuf {
+    common::seal_2kib(root, number, 3 + number as u8).0
+}
+
 fn pt() -> ProofType {
     ProofType::for_size(SectorSize::KIB2).unwrap()
 }
@@ -33,31 +39,6 @@ fn cached_params(kind: ProofKind) -> &'static groth16::Parameters<bls12_381::Bls
             .unwrap()
             .params
     })
-}
-
-fn seal_sector(root: &Path, number: u64) -> PathBuf {
-    let cfg = SealConfig {
-        proof_type: pt(),
-        prover_id: 1000,
-        sector_number: number,
-        ticket: [number as u8; 32],
-        parent_cache_dir: root.join("parents"),
-    };
-    let data: Vec<u8> = (0..1800u32)
-        .map(|i| (i * 3 + number as u32) as u8)
-        .collect();
-    let out = root.join(format!("sector-{number}"));
-    seal(
-        &cfg,
-        vec![PieceSource {
-            reader: Box::new(&data[..]),
-            len: data.len() as u64,
-        }],
-        &out,
-        &NoProgress,
-    )
-    .unwrap();
-    out
 }
 
 const RAND: [u8; 32] = [0x42; 32];

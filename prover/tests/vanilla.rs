@@ -1,7 +1,7 @@
 //! Vanilla proofs: valid proofs verify; every kind of tampering is rejected.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use strata_params::ProofType;
 use strata_primitives::sizes::SectorSize;
 use strata_prover::challenges::{porep_challenges, post_leaf_challenges};
@@ -9,30 +9,8 @@ use strata_prover::vanilla::porep::*;
 use strata_prover::vanilla::post::*;
 use strata_sealer::*;
 
-fn seal_sector(root: &Path, number: u64, fill: u8) -> (PathBuf, SectorMeta) {
-    let cfg = SealConfig {
-        proof_type: ProofType::for_size(SectorSize::KIB2).unwrap(),
-        prover_id: 1000,
-        sector_number: number,
-        ticket: [number as u8; 32],
-        parent_cache_dir: root.join("parents"),
-    };
-    let data: Vec<u8> = (0..2000u32)
-        .map(|i| (i as u8).wrapping_mul(fill) ^ fill)
-        .collect();
-    let out = root.join(format!("sector-{number}"));
-    let meta = seal(
-        &cfg,
-        vec![PieceSource {
-            reader: Box::new(&data[..]),
-            len: data.len() as u64,
-        }],
-        &out,
-        &NoProgress,
-    )
-    .unwrap();
-    (out, meta)
-}
+mod common;
+use common::seal_2kib as seal_sector;
 
 const SEED: [u8; 32] = [0x5e; 32];
 

@@ -38,7 +38,28 @@ fn main() {
         };
         let porep = count(ProofKind::Porep);
         let winning = count(ProofKind::Winning);
-        let window = count(ProofKind::Window);
+        // A WindowPoSt partition is the same per-sector block repeated with no constraint between
+        // sectors, so large partitions are counted exactly as one sector's block times the count.
+        let n = pt.window_post_sectors_per_partition;
+        let window = if n > 16 {
+            let one = strata_prover::circuit::shape::circuit_shape(
+                strata_prover::circuit::post::PostCircuit::blank(&pt, 1, pt.window_post_challenges),
+            )
+            .unwrap();
+            let two = strata_prover::circuit::shape::circuit_shape(
+                strata_prover::circuit::post::PostCircuit::blank(&pt, 2, pt.window_post_challenges),
+            )
+            .unwrap();
+            assert_eq!(
+                two.constraints,
+                2 * one.constraints,
+                "sectors are independent blocks"
+            );
+            eprintln!("{size} window: {} per sector × {n}", one.constraints);
+            one.constraints * n
+        } else {
+            count(ProofKind::Window)
+        };
         println!(
             "| {size} | {porep} | {winning} | {window} ({}) |",
             pt.window_post_sectors_per_partition

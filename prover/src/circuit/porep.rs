@@ -10,13 +10,13 @@
 use crate::challenges::porep_challenges;
 use crate::gadgets::blake3::{constant_bits, hash_d, node_bits_254};
 use crate::gadgets::merkle::{alloc_index_bits, hash_d_tree_root, index_bits, poseidon_tree_root};
+use crate::gadgets::num::{alloc_num, alloc_nums, alloc_rows, inputize_bits};
 use crate::gadgets::poseidon::poseidon_hash;
 use crate::vanilla::porep::{ColumnProof, SealPartitionProof, SealPublicInputs};
 use bellman::gadgets::boolean::Boolean;
 use bellman::gadgets::num::AllocatedNum;
-use bellman::{Circuit, ConstraintSystem, LinearCombination, SynthesisError};
+use bellman::{Circuit, ConstraintSystem, SynthesisError};
 use bls12_381::Scalar;
-use ff::Field;
 use strata_params::{ProofType, BASE_DEGREE};
 use strata_primitives::merkle::MerkleProof;
 use strata_primitives::node::{node_to_fr, Node};
@@ -169,48 +169,6 @@ pub fn public_inputs(
     Some(out)
 }
 
-fn alloc<CS: ConstraintSystem<Scalar>>(
-    mut cs: CS,
-    v: Option<Scalar>,
-) -> Result<AllocatedNum<Scalar>, SynthesisError> {
-    AllocatedNum::alloc(cs.namespace(|| "value"), || {
-        v.ok_or(SynthesisError::AssignmentMissing)
-    })
-}
-
-fn alloc_row<CS: ConstraintSystem<Scalar>>(
-    mut cs: CS,
-    row: &[Option<Scalar>],
-) -> Result<Vec<AllocatedNum<Scalar>>, SynthesisError> {
-    row.iter()
-        .enumerate()
-        .map(|(i, v)| alloc(cs.namespace(|| format!("{i}")), *v))
-        .collect()
-}
-
-/// Exposes `Σ bits_i 2^i` as a public input.
-fn inputize_bits<CS: ConstraintSystem<Scalar>>(
-    mut cs: CS,
-    bits: &[Boolean],
-) -> Result<(), SynthesisError> {
-    let mut lc = LinearCombination::zero();
-    let mut coeff = Scalar::ONE;
-    let mut value = Some(Scalar::ZERO);
-    for b in bits {
-        lc = lc + &b.lc(CS::one(), coeff);
-        value = value
-            .zip(b.get_value())
-            .map(|(v, x)| if x { v + coeff } else { v });
-        coeff = coeff.double();
-    }
-    let input = cs.alloc_input(
-        || "packed",
-        || value.ok_or(SynthesisError::AssignmentMissing),
-    )?;
-    cs.enforce(|| "packing", |l| l + &lc, |l| l + CS::one(), |l| l + input);
-    Ok(())
-}
-
 fn enforce_equal<CS: ConstraintSystem<Scalar>>(
     mut cs: CS,
     a: &AllocatedNum<Scalar>,
@@ -232,15 +190,9 @@ fn check_column<CS: ConstraintSystem<Scalar>>(
     bits: &[Boolean],
     comm_c: &AllocatedNum<Scalar>,
 ) -> Result<Vec<AllocatedNum<Scalar>>, SynthesisError> {
-    let labels = alloc_row(cs.namespace(|| "labels"), &col.labels)?;
+    let labels = alloc_nums(cs.namespace(|| "labels"), &col.labels)?;
     let leaf = poseidon_hash(cs.namespace(|| "column hash"), &labels)?;
-    let siblings = col
-        .path
-        .siblings
-        .iter()
-        .enumerate()
-        .map(|(l, row)| alloc_row(cs.namespace(|| format!("siblings {l}")), row))
-        .collect::<Result<Vec<_>, _>>()?;
+    let siblings = alloc_rows(cs.namespace(|| "siblings"), &col.path.siblings)?;
     let root = poseidon_tree_root(
         cs.namespace(|| "path"),
         &pt.tree_r_shape(),
@@ -259,13 +211,13 @@ impl Circuit<Scalar> for PorepCircuit {
         let nbits_r = index_bits(&r_shape);
         let nbits_d = pt.tree_d_shape().height();
 
-        let replica_id = alloc(cs.namespace(|| "replica_id"), self.replica_id)?;
+        let replica_id = alloc_num(cs.namespace(|| "replica_id"), self.replica_id)?;
         replica_id.inputize(cs.namespace(|| "replica_id public"))?;
         let rid_bits = node_bits_254(cs.namespace(|| "replica_id bits"), &replica_id)?;
-        let comm_d = alloc(cs.namespace(|| "comm_d"), self.comm_d)?;
+        let comm_d = alloc_num(cs.namespace(|| "comm_d"), self.comm_d)?;
         comm_d.inputize(cs.namespace(|| "comm_d public"))?;
-        let comm_c = alloc(cs.namespace(|| "comm_c"), self.comm_c)?;
-        let comm_r_last = alloc(cs.namespace(|| "comm_r_last"), self.comm_r_last)?;
+        let comm_c = alloc_num(cs.namespace(|| "comm_c"), self.comm_c)?;
+        let comm_r_last = alloc_num(cs.namespace(|| "comm_r_last"), self.comm_r_last)?;
         let comm_r = poseidon_hash(
             cs.namespace(|| "comm_r"),
             &[comm_c.clone(), comm_r_last.clone()],
@@ -282,14 +234,14 @@ impl Circuit<Scalar> for PorepCircuit {
                 "tree_d and tree_r_last index the same nodes"
             );
 
-            let data = alloc(cs.namespace(|| "data"), ch.data)?;
+            let data = alloc_num(cs.namespace(|| "data"), ch.data)?;
             let d_sibs = ch
                 .data_path
                 .siblings
                 .iter()
                 .map(|row| row[0])
                 .collect::<Vec<_>>();
-            let d_sibs = alloc_row(cs.namespace(|| "data siblings"), &d_sibs)?;
+            let d_sibs = alloc_nums(cs.namespace(|| "data siblings"), &d_sibs)?;
             let root_d = hash_d_tree_root(cs.namespace(|| "data path"), &data, &c_bits, &d_sibs)?;
             enforce_equal(cs.namespace(|| "root is comm_d"), &root_d, &comm_d);
 
@@ -365,20 +317,17 @@ impl Circuit<Scalar> for PorepCircuit {
             // replica = data + label_L, opened in tree_r_last.
             let key = &own[pt.layers - 1];
             let rv = data.get_value().zip(key.get_value()).map(|(d, k)| d + k);
-            let replica = alloc(cs.namespace(|| "replica"), rv)?;
+            let replica = alloc_num(cs.namespace(|| "replica"), rv)?;
             cs.enforce(
                 || "encoding",
                 |l| l + data.get_variable() + key.get_variable(),
                 |l| l + CS::one(),
                 |l| l + replica.get_variable(),
             );
-            let r_sibs = ch
-                .replica_path
-                .siblings
-                .iter()
-                .enumerate()
-                .map(|(l, row)| alloc_row(cs.namespace(|| format!("replica siblings {l}")), row))
-                .collect::<Result<Vec<_>, _>>()?;
+            let r_sibs = alloc_rows(
+                cs.namespace(|| "replica siblings"),
+                &ch.replica_path.siblings,
+            )?;
             let root_r = poseidon_tree_root(
                 cs.namespace(|| "replica path"),
                 &r_shape,

@@ -6,13 +6,11 @@
 
 use crate::challenges::post_leaf_challenges;
 use crate::gadgets::merkle::{alloc_index_bits, index_bits, poseidon_tree_root};
+use crate::gadgets::num::{alloc_num, alloc_rows, inputize_bits};
 use crate::gadgets::poseidon::poseidon_hash;
 use crate::vanilla::post::{PostSector, SectorPostProof};
-use bellman::gadgets::boolean::Boolean;
-use bellman::gadgets::num::AllocatedNum;
-use bellman::{Circuit, ConstraintSystem, LinearCombination, SynthesisError};
+use bellman::{Circuit, ConstraintSystem, SynthesisError};
 use bls12_381::Scalar;
-use ff::Field;
 use strata_params::ProofType;
 use strata_primitives::merkle::TreeShape;
 use strata_primitives::node::{node_to_fr, Node};
@@ -128,37 +126,16 @@ impl Circuit<Scalar> for PostCircuit {
         let nbits = index_bits(&self.shape);
         for (s, sector) in self.sectors.iter().enumerate() {
             let mut cs = cs.namespace(|| format!("sector {s}"));
-            let comm_c = AllocatedNum::alloc(cs.namespace(|| "comm_c"), || {
-                sector.comm_c.ok_or(SynthesisError::AssignmentMissing)
-            })?;
-            let comm_r_last = AllocatedNum::alloc(cs.namespace(|| "comm_r_last"), || {
-                sector.comm_r_last.ok_or(SynthesisError::AssignmentMissing)
-            })?;
+            let comm_c = alloc_num(cs.namespace(|| "comm_c"), sector.comm_c)?;
+            let comm_r_last = alloc_num(cs.namespace(|| "comm_r_last"), sector.comm_r_last)?;
             let comm_r = poseidon_hash(cs.namespace(|| "comm_r"), &[comm_c, comm_r_last.clone()])?;
             comm_r.inputize(cs.namespace(|| "comm_r public"))?;
             for (i, leaf) in sector.leaves.iter().enumerate() {
                 let mut cs = cs.namespace(|| format!("challenge {i}"));
                 let bits = alloc_index_bits(cs.namespace(|| "index"), leaf.index, nbits)?;
                 inputize_bits(cs.namespace(|| "index public"), &bits)?;
-                let value = AllocatedNum::alloc(cs.namespace(|| "leaf"), || {
-                    leaf.leaf.ok_or(SynthesisError::AssignmentMissing)
-                })?;
-                let siblings = leaf
-                    .siblings
-                    .iter()
-                    .enumerate()
-                    .map(|(l, row)| {
-                        row.iter()
-                            .enumerate()
-                            .map(|(j, v)| {
-                                AllocatedNum::alloc(
-                                    cs.namespace(|| format!("sibling {l}.{j}")),
-                                    || v.ok_or(SynthesisError::AssignmentMissing),
-                                )
-                            })
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
+                let value = alloc_num(cs.namespace(|| "leaf"), leaf.leaf)?;
+                let siblings = alloc_rows(cs.namespace(|| "siblings"), &leaf.siblings)?;
                 let root = poseidon_tree_root(
                     cs.namespace(|| "path"),
                     &self.shape,
@@ -176,27 +153,4 @@ impl Circuit<Scalar> for PostCircuit {
         }
         Ok(())
     }
-}
-
-/// Exposes `Σ bits_i · 2^i` as a public input (one constraint).
-fn inputize_bits<CS: ConstraintSystem<Scalar>>(
-    mut cs: CS,
-    bits: &[Boolean],
-) -> Result<(), SynthesisError> {
-    let mut value = Some(Scalar::ZERO);
-    let mut lc = LinearCombination::zero();
-    let mut coeff = Scalar::ONE;
-    for b in bits {
-        lc = lc + &b.lc(CS::one(), coeff);
-        value = value
-            .zip(b.get_value())
-            .map(|(v, bit)| if bit { v + coeff } else { v });
-        coeff = coeff.double();
-    }
-    let input = cs.alloc_input(
-        || "packed",
-        || value.ok_or(SynthesisError::AssignmentMissing),
-    )?;
-    cs.enforce(|| "packing", |l| l + &lc, |l| l + CS::one(), |l| l + input);
-    Ok(())
 }

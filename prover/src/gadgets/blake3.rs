@@ -256,33 +256,7 @@ pub fn hash_d<CS: ConstraintSystem<Scalar>>(
     Ok((num, bits))
 }
 
-/// Packs at most 254 little-endian bits into a field element (one constraint).
-pub fn pack_bits<CS: ConstraintSystem<Scalar>>(
-    mut cs: CS,
-    bits: &[Boolean],
-) -> Result<AllocatedNum<Scalar>, SynthesisError> {
-    assert!(bits.len() <= 254);
-    let mut lc = LinearCombination::zero();
-    let mut coeff = Scalar::ONE;
-    let mut value = Some(Scalar::ZERO);
-    for b in bits {
-        lc = lc + &b.lc(CS::one(), coeff);
-        value = value
-            .zip(b.get_value())
-            .map(|(v, x)| if x { v + coeff } else { v });
-        coeff = coeff.double();
-    }
-    let num = AllocatedNum::alloc(cs.namespace(|| "packed"), || {
-        value.ok_or(SynthesisError::AssignmentMissing)
-    })?;
-    cs.enforce(
-        || "packing",
-        |l| l + &lc,
-        |l| l + CS::one(),
-        |l| l + num.get_variable(),
-    );
-    Ok(num)
-}
+pub use super::num::pack_bits;
 
 /// The 256 little-endian bits of a node known to be below 2^254 (a label, replica_id): 254
 /// allocated bits and two constant zeros, bound to `num` (255 constraints). Because 2^254 < r the

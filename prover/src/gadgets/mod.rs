@@ -4,4 +4,5 @@
 pub mod blake3;
 pub mod lc;
 pub mod merkle;
+pub mod num;
 pub mod poseidon;
