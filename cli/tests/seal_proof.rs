@@ -1,9 +1,11 @@
 //! The seal proof end to end at 2 KiB: `strata params generate` (once per machine; cached),
-//! `strata prove seal`, `strata verify`, and rejection of every tampering.
+//! `strata prove seal`, `strata verify`, and one test per kind of tampering. The proof (tens of
+//! seconds to make) is made once and shared by the tests of this file.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use strata_params::ProofType;
 use strata_primitives::sizes::SectorSize;
 
@@ -26,7 +28,7 @@ fn ok(o: &Output) -> String {
 
 const SEED: &str = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e";
 
-fn seal(tmp: &Path, cache: &Path, n: u8) -> std::path::PathBuf {
+fn seal(tmp: &Path, cache: &Path, n: u8) -> PathBuf {
     let file = tmp.join(format!("piece{n}"));
     fs::write(
         &file,
@@ -57,9 +59,68 @@ fn seal(tmp: &Path, cache: &Path, n: u8) -> std::path::PathBuf {
     dir
 }
 
-fn verify_fails(file: &Path, doc: &serde_json::Value, cache: &Path, what: &str) {
-    fs::write(file, doc.to_string()).unwrap();
-    let r = strata(&["verify", file.to_str().unwrap()], cache);
+struct Fixture {
+    tmp: tempfile::TempDir,
+    cache: PathBuf,
+    proof: serde_json::Value,
+    other_sector_meta: serde_json::Value,
+}
+
+/// Parameters, two sealed sectors, and one seal proof of sector 1 that verifies.
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tmp.path().join("parents");
+        ok(&strata(
+            &[
+                "params",
+                "generate",
+                "--sector-size",
+                "2KiB",
+                "--kind",
+                "all",
+            ],
+            &cache,
+        ));
+        let a = seal(tmp.path(), &cache, 1);
+        let b = seal(tmp.path(), &cache, 2);
+        let proof = tmp.path().join("seal.json");
+        ok(&strata(
+            &[
+                "prove",
+                "seal",
+                a.to_str().unwrap(),
+                "--seed",
+                SEED,
+                "--out",
+                proof.to_str().unwrap(),
+            ],
+            &cache,
+        ));
+        let v = ok(&strata(&["verify", proof.to_str().unwrap()], &cache));
+        assert!(v.contains(": valid"), "{v}");
+        let proof = serde_json::from_str(&fs::read_to_string(&proof).unwrap()).unwrap();
+        let other_sector_meta =
+            serde_json::from_str(&fs::read_to_string(b.join("meta.json")).unwrap()).unwrap();
+        Fixture {
+            tmp,
+            cache,
+            proof,
+            other_sector_meta,
+        }
+    })
+}
+
+/// Writes `doc` to a fresh file and asserts `strata verify` reports it INVALID and exits ≠ 0.
+fn rejected(doc: &serde_json::Value, what: &str) {
+    let f = fixture();
+    let file = f
+        .tmp
+        .path()
+        .join(format!("{}.json", what.replace(' ', "_")));
+    fs::write(&file, doc.to_string()).unwrap();
+    let r = strata(&["verify", file.to_str().unwrap()], &f.cache);
     let out = String::from_utf8_lossy(&r.stdout);
     assert!(
         !r.status.success() && out.contains("INVALID"),
@@ -73,75 +134,80 @@ fn flip_hex(s: &str, at: usize) -> String {
     c.into_iter().collect()
 }
 
-#[test]
-fn seal_proof_file_verifies_and_every_tampering_is_rejected() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("parents");
-    ok(&strata(
-        &[
-            "params",
-            "generate",
-            "--sector-size",
-            "2KiB",
-            "--kind",
-            "all",
-        ],
-        &cache,
-    ));
-    let a = seal(tmp.path(), &cache, 1);
-    let b = seal(tmp.path(), &cache, 2);
-    let proof = tmp.path().join("seal.json");
-    ok(&strata(
-        &[
-            "prove",
-            "seal",
-            a.to_str().unwrap(),
-            "--seed",
-            SEED,
-            "--out",
-            proof.to_str().unwrap(),
-        ],
-        &cache,
-    ));
-    let v = ok(&strata(&["verify", proof.to_str().unwrap()], &cache));
-    assert!(v.contains(": valid"), "{v}");
+fn with_input(field: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut d = fixture().proof.clone();
+    d["public"]["inputs"][field] = value;
+    d
+}
 
-    let doc: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(&proof).unwrap()).unwrap();
-    let bad = tmp.path().join("bad.json");
-    let mut d = doc.clone();
-    d["proofs"][0] = flip_hex(doc["proofs"][0].as_str().unwrap(), 200).into();
-    verify_fails(&bad, &d, &cache, "flipped proof bit");
-    for field in ["comm_r", "comm_d", "seed", "ticket"] {
-        let mut d = doc.clone();
-        d["public"]["inputs"][field] =
-            flip_hex(doc["public"]["inputs"][field].as_str().unwrap(), 0).into();
-        verify_fails(&bad, &d, &cache, field);
+fn flipped_input(field: &str) -> serde_json::Value {
+    let v = fixture().proof["public"]["inputs"][field]
+        .as_str()
+        .unwrap()
+        .to_string();
+    with_input(field, flip_hex(&v, 0).into())
+}
+
+#[test]
+fn valid_seal_proof_verifies() {
+    let f = fixture();
+    let file = f.tmp.path().join("copy.json");
+    fs::write(&file, f.proof.to_string()).unwrap();
+    let v = ok(&strata(
+        &["verify", "--batch", file.to_str().unwrap()],
+        &f.cache,
+    ));
+    assert!(v.contains(": valid"), "{v}");
+}
+
+#[test]
+fn flipped_proof_bit_is_rejected() {
+    let mut d = fixture().proof.clone();
+    d["proofs"][0] = flip_hex(d["proofs"][0].as_str().unwrap(), 200).into();
+    rejected(&d, "flipped bit");
+}
+
+#[test]
+fn wrong_comm_r_is_rejected() {
+    rejected(&flipped_input("comm_r"), "wrong comm_r");
+}
+
+#[test]
+fn wrong_comm_d_is_rejected() {
+    rejected(&flipped_input("comm_d"), "wrong comm_d");
+}
+
+#[test]
+fn wrong_seed_is_rejected() {
+    rejected(&flipped_input("seed"), "wrong seed");
+}
+
+#[test]
+fn changed_public_input_is_rejected() {
+    rejected(&flipped_input("ticket"), "changed ticket");
+    rejected(
+        &with_input("sector_number", 2.into()),
+        "changed sector number",
+    );
+}
+
+#[test]
+fn proof_of_one_sector_for_another_is_rejected() {
+    let f = fixture();
+    let mut d = f.proof.clone();
+    for k in ["sector_number", "ticket", "comm_d", "comm_r"] {
+        d["public"]["inputs"][k] = f.other_sector_meta[k].clone();
     }
-    let mut d = doc.clone();
-    d["public"]["inputs"]["sector_number"] = 2.into();
-    verify_fails(&bad, &d, &cache, "sector number");
-    // The proof of sector 1 presented with sector 2's public inputs.
-    let meta_b: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(b.join("meta.json")).unwrap()).unwrap();
-    let mut d = doc.clone();
-    for (k, m) in [
-        ("sector_number", "sector_number"),
-        ("ticket", "ticket"),
-        ("comm_d", "comm_d"),
-        ("comm_r", "comm_r"),
-    ] {
-        d["public"]["inputs"][k] = meta_b[m].clone();
-    }
-    verify_fails(&bad, &d, &cache, "another sector");
-    // Parameters from another circuit: the WindowPoSt key named instead.
-    let manifest: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(
-            strata_params::groth16_files::ParamsStore::default_dir().join("manifest.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    rejected(&d, "another sector");
+}
+
+#[test]
+fn params_of_another_circuit_are_rejected() {
+    let f = fixture();
+    let manifest_path =
+        strata_params::groth16_files::ParamsStore::default_dir().join("manifest.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(manifest_path).unwrap()).unwrap();
     let window_vk = manifest["entries"]
         .as_array()
         .unwrap()
@@ -149,39 +215,60 @@ fn seal_proof_file_verifies_and_every_tampering_is_rejected() {
         .find(|e| e["kind"] == "window" && e["sector_size"] == 2048)
         .unwrap()["vk_digest"]
         .clone();
-    let mut d = doc.clone();
+    let mut d = f.proof.clone();
     d["vk_digest"] = window_vk;
-    verify_fails(&bad, &d, &cache, "another circuit's key");
+    rejected(&d, "another circuit's key");
+}
 
-    // A replica byte changed at a challenged leaf: proving refuses, naming the failed check.
+#[test]
+fn replica_byte_changed_at_a_challenged_leaf_cannot_be_proven() {
+    let f = fixture();
+    let dir = seal(f.tmp.path(), &f.cache, 3);
     let pt = ProofType::for_size(SectorSize::KIB2).unwrap();
-    let meta_a: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(a.join("meta.json")).unwrap()).unwrap();
-    let replica_id: [u8; 32] = hex::decode(meta_a["replica_id"].as_str().unwrap())
+    let meta: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap();
+    let replica_id: [u8; 32] = hex::decode(meta["replica_id"].as_str().unwrap())
         .unwrap()
         .try_into()
         .unwrap();
     let seed: [u8; 32] = hex::decode(SEED).unwrap().try_into().unwrap();
     let c = strata_prover::challenges::porep_challenges(&pt, &replica_id, &seed, 0)[0];
-    let mut sealed = fs::read(a.join("sealed")).unwrap();
+    let mut sealed = fs::read(dir.join("sealed")).unwrap();
     sealed[c as usize * 32 + 1] ^= 4;
-    fs::write(a.join("sealed"), &sealed).unwrap();
+    fs::write(dir.join("sealed"), &sealed).unwrap();
+    let out = f.tmp.path().join("x.json");
     let r = strata(
         &[
             "prove",
             "seal",
-            a.to_str().unwrap(),
+            dir.to_str().unwrap(),
             "--seed",
             SEED,
             "--out",
-            tmp.path().join("x.json").to_str().unwrap(),
+            out.to_str().unwrap(),
         ],
-        &cache,
+        &f.cache,
     );
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(
         !r.status.success() && err.contains("vanilla proof rejected"),
         "{err}"
     );
-    assert!(!tmp.path().join("x.json").exists());
+    assert!(!out.exists());
+}
+
+#[test]
+fn malformed_proof_files_are_clear_errors() {
+    let f = fixture();
+    let file = f.tmp.path().join("malformed.json");
+    for body in ["", "{", "{\"format\":\"strata-proof\"}", "[1,2,3]"] {
+        fs::write(&file, body).unwrap();
+        let r = strata(&["verify", file.to_str().unwrap()], &f.cache);
+        let out = String::from_utf8_lossy(&r.stdout);
+        assert!(
+            !r.status.success() && out.contains("INVALID: malformed proof file"),
+            "{body:?}: {out}"
+        );
+        assert!(!String::from_utf8_lossy(&r.stderr).contains("panicked"));
+    }
 }

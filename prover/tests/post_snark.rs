@@ -43,65 +43,122 @@ fn cached_params(kind: ProofKind) -> &'static groth16::Parameters<bls12_381::Bls
 
 const RAND: [u8; 32] = [0x42; 32];
 
-#[test]
-fn window_post_snark_verifies_and_rejects_every_tampering() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dirs: Vec<PathBuf> = (1..=4).map(|n| seal_sector(tmp.path(), n)).collect();
-    let pt = pt();
-    let out = prove_window_post(&pt, &dirs, &RAND);
-    assert!(out.faulty.is_empty());
-    let params = cached_params(ProofKind::Window);
-    let vk = &params.vk;
-    let n = pt.window_post_challenges;
-    let mut items = Vec::new();
-    for (public, proofs) in &out.partitions {
-        let proof = snark::prove(params, PostCircuit::from_vanilla(&pt, public, proofs)).unwrap();
-        let inputs = public_inputs(&pt, &RAND, public, n).unwrap();
-        snark::verify(vk, &inputs, &proof).unwrap();
-        items.push((inputs, proof.to_vec()));
-    }
-    snark::batch_verify(vk, &items).unwrap();
+/// Four sealed sectors, their WindowPoSt partitions, and one SNARK per partition (made once).
+struct Window {
+    _tmp: tempfile::TempDir,
+    partitions: Vec<(Vec<PostSector>, Vec<SectorPostProof>)>,
+    items: Vec<(Vec<bls12_381::Scalar>, Vec<u8>)>,
+}
 
-    let (inputs, proof) = items[0].clone();
-    // A flipped bit anywhere in the proof.
+fn window() -> &'static Window {
+    static W: OnceLock<Window> = OnceLock::new();
+    W.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let dirs: Vec<PathBuf> = (1..=4).map(|n| seal_sector(tmp.path(), n)).collect();
+        let pt = pt();
+        let out = prove_window_post(&pt, &dirs, &RAND);
+        assert!(out.faulty.is_empty());
+        let params = cached_params(ProofKind::Window);
+        let items = out
+            .partitions
+            .iter()
+            .map(|(public, proofs)| {
+                let proof =
+                    snark::prove(params, PostCircuit::from_vanilla(&pt, public, proofs)).unwrap();
+                (
+                    public_inputs(&pt, &RAND, public, pt.window_post_challenges).unwrap(),
+                    proof.to_vec(),
+                )
+            })
+            .collect();
+        Window {
+            _tmp: tmp,
+            partitions: out.partitions,
+            items,
+        }
+    })
+}
+
+fn vk() -> &'static groth16::VerifyingKey<bls12_381::Bls12> {
+    &cached_params(ProofKind::Window).vk
+}
+
+#[test]
+fn window_post_snarks_verify_singly_and_in_a_batch() {
+    let w = window();
+    for (inputs, proof) in &w.items {
+        snark::verify(vk(), inputs, proof).unwrap();
+    }
+    snark::batch_verify(vk(), &w.items).unwrap();
+}
+
+#[test]
+fn window_post_flipped_proof_bit_is_rejected() {
+    let (inputs, proof) = &window().items[0];
     for bit in [0usize, 7, 300, 777, 1535] {
         let mut p = proof.clone();
         p[bit / 8] ^= 1 << (bit % 8);
-        assert!(snark::verify(vk, &inputs, &p).is_err(), "bit {bit}");
+        assert!(snark::verify(vk(), inputs, &p).is_err(), "bit {bit}");
     }
-    // Wrong randomness, a changed public input, the proof of partition 0 for partition 1's sectors.
-    let (public0, _) = &out.partitions[0];
-    let (public1, _) = &out.partitions[1];
+    assert!(matches!(
+        snark::verify(vk(), inputs, &proof[..100]),
+        Err(SnarkRejection::Malformed(_))
+    ));
+}
+
+#[test]
+fn window_post_wrong_randomness_is_rejected() {
+    let w = window();
     let mut r = RAND;
     r[3] ^= 1;
+    let inputs = public_inputs(&pt(), &r, &w.partitions[0].0, pt().window_post_challenges).unwrap();
     assert_eq!(
-        snark::verify(vk, &public_inputs(&pt, &r, public0, n).unwrap(), &proof),
+        snark::verify(vk(), &inputs, &w.items[0].1),
         Err(SnarkRejection::Invalid)
     );
+}
+
+#[test]
+fn window_post_wrong_comm_r_and_every_changed_public_input_are_rejected() {
+    let (inputs, proof) = &window().items[0];
     for i in 0..inputs.len() {
         let mut changed = inputs.clone();
         changed[i] += bls12_381::Scalar::one();
         assert_eq!(
-            snark::verify(vk, &changed, &proof),
+            snark::verify(vk(), &changed, proof),
             Err(SnarkRejection::Invalid),
             "input {i}"
         );
     }
+}
+
+#[test]
+fn window_post_proof_of_other_sectors_is_rejected() {
+    let w = window();
+    let other = public_inputs(
+        &pt(),
+        &RAND,
+        &w.partitions[1].0,
+        pt().window_post_challenges,
+    )
+    .unwrap();
     assert_eq!(
-        snark::verify(vk, &public_inputs(&pt, &RAND, public1, n).unwrap(), &proof),
+        snark::verify(vk(), &other, &w.items[0].1),
         Err(SnarkRejection::Invalid)
     );
-    // Truncated proof bytes, and parameters of another circuit.
-    assert!(matches!(
-        snark::verify(vk, &inputs, &proof[..100]),
-        Err(SnarkRejection::Malformed(_))
-    ));
-    let winning_vk = &cached_params(ProofKind::Winning).vk;
-    assert!(snark::verify(winning_vk, &inputs, &proof).is_err());
-    // One bad proof fails the batch.
-    let mut bad = items.clone();
+}
+
+#[test]
+fn window_post_params_of_another_circuit_are_rejected() {
+    let (inputs, proof) = &window().items[0];
+    assert!(snark::verify(&cached_params(ProofKind::Winning).vk, inputs, proof).is_err());
+}
+
+#[test]
+fn one_bad_proof_fails_the_batch() {
+    let mut bad = window().items.clone();
     bad[1].0[0] += bls12_381::Scalar::one();
-    assert!(snark::batch_verify(vk, &bad).is_err());
+    assert!(snark::batch_verify(vk(), &bad).is_err());
 }
 
 #[test]
