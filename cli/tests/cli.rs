@@ -1,19 +1,13 @@
 //! The `strata` binary end to end: commands, JSON output, errors, and a seal killed with SIGKILL.
 
 use std::fs;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const TICKET: &str = "0101010101010101010101010101010101010101010101010101010101010101";
+mod common;
+use common::*;
 
-fn strata(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strata"))
-        .args(args)
-        .env("STRATA_PARENT_CACHE", cache)
-        .output()
-        .unwrap()
-}
+const TICKET: &str = "0101010101010101010101010101010101010101010101010101010101010101";
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(
