@@ -194,3 +194,22 @@ fn seal_killed_midway_leaves_nothing_complete_and_rerun_succeeds() {
         fs::read(reference.join("sealed")).unwrap()
     );
 }
+
+#[test]
+fn demo_seals_unseals_proves_and_audits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keep = tmp.path().join("demo");
+    let out = ok(&strata(
+        &["demo", "--keep", keep.to_str().unwrap()],
+        &tmp.path().join("parents"),
+    ));
+    assert!(out.contains("round trip OK"), "{out}");
+    assert!(out.contains("verifies offline (window proof)"), "{out}");
+    assert!(out.contains("one bit flipped is rejected"), "{out}");
+    // The proof file it left behind verifies with the auditor's command too.
+    let v = ok(&strata(
+        &["verify", keep.join("window-post.json").to_str().unwrap()],
+        &tmp.path().join("parents"),
+    ));
+    assert!(v.contains(": valid"), "{v}");
+}
