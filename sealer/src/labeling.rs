@@ -78,7 +78,7 @@ pub fn label_layers(
         // SAFETY: the temp file was just created by us and is not shared until renamed.
         let mut map = unsafe { MmapMut::map_mut(&file) }.map_err(SealError::io("mapping", &tmp))?;
         let prev_nodes = prev.as_deref().map(strata_primitives::node::as_nodes);
-        let cur = as_nodes_mut(&mut map);
+        let cur = strata_primitives::node::as_nodes_mut(&mut map);
         if split_labeling() {
             crate::labeling_split::label_layer_split(
                 cache,
@@ -109,15 +109,6 @@ fn split_labeling() -> bool {
         && std::env::var("STRATA_LABEL_THREADS")
             .map(|v| v.trim() != "1")
             .unwrap_or(true)
-}
-
-/// The label of node 0: the hash of the 64-byte prefix alone.
-pub(crate) fn hash_prefix_only(prefix: &[u8]) -> Node {
-    hash_d(prefix)
-}
-
-fn as_nodes_mut(bytes: &mut [u8]) -> &mut [Node] {
-    strata_primitives::node::as_nodes_mut(bytes)
 }
 
 /// Maps a finished layer file read-only.
@@ -151,7 +142,7 @@ pub(crate) fn label_layer(
     let mut rows = RowStream::new(cache, 1 << 14);
     let mut buf = [0u8; PREIMAGE];
     buf[..PREFIX].copy_from_slice(&prefix(replica_id, layer, 0));
-    cur[0] = hash_prefix_only(&buf[..PREFIX]);
+    cur[0] = hash_d(&buf[..PREFIX]); // node 0: the prefix alone
     let n = cur.len() as u64;
     for v in 1..n {
         buf[36..44].copy_from_slice(&v.to_be_bytes());

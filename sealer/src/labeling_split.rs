@@ -85,7 +85,7 @@ pub(crate) fn label_layer_split(
     let n = cur.len() as u64;
     let mut head = [0u8; CHUNK];
     head[..64].copy_from_slice(&prefix(replica_id, layer, 0));
-    cur[0] = crate::labeling::hash_prefix_only(&head[..64]);
+    cur[0] = strata_primitives::hash::hash_d(&head[..64]); // node 0: the prefix alone
     if n == 1 {
         return Ok(());
     }

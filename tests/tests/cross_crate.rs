@@ -26,8 +26,8 @@ fn every_proof_type_has_consistent_tree_shapes() {
 }
 
 #[test]
-fn comm_d_of_an_empty_region_is_the_zero_root_and_pieces_compose() {
-    // Two 4-node pieces in a 64-node sector placed by the layout rule.
+fn comm_d_from_pieces_equals_comm_d_of_the_laid_out_sector() {
+    // A 4-node and a 16-node piece in a 64-node sector, placed by the layout rule (zeros between).
     let a = pad_bytes(&[1u8; 100]);
     let b = pad_bytes(&[2u8; 300]);
     let root = |n: &[Node]| {
@@ -53,5 +53,15 @@ fn comm_d_of_an_empty_region_is_the_zero_root_and_pieces_compose() {
     assert_eq!(
         comm_d_from_pieces(size, &pieces).unwrap(),
         comm_d_from_data(size, &sector).unwrap()
+    );
+}
+
+#[test]
+fn comm_d_of_an_all_zero_sector_is_the_zero_root() {
+    let size = strata_primitives::sizes::SectorSize::KIB2;
+    let zeros = vec![[0u8; 32]; 64];
+    assert_eq!(
+        comm_d_from_data(size, &zeros).unwrap(),
+        strata_sealer::pieces::zero_root(6)
     );
 }
