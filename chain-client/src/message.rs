@@ -1,9 +1,9 @@
-//! Signed messages: every state-changing call. A message names its sender, the sender's nonce,
-//! the method and its JSON parameters; it is signed over `"strata-msg-v1" ‖ canonical JSON`
-//! (serde_json with fixed field order and sorted object keys), so any change to any field
-//! invalidates the signature.
+//! Signed messages: every state-changing call. A message names its sender, the sender's nonce and
+//! the typed call ([`Method`]); it is signed over `"strata-msg-v1" ‖ canonical JSON` (object keys
+//! sorted), so any change to any field invalidates the signature.
 
 use crate::keys::{verify, Address, KeyPair};
+use crate::types::Method;
 use serde::{Deserialize, Serialize};
 
 /// Domain tag prefixed to the signed bytes.
@@ -16,17 +16,18 @@ pub struct Message {
     pub from: Address,
     /// The sender's next nonce.
     pub nonce: u64,
-    /// The method called.
-    pub method: String,
-    /// Its parameters.
-    pub params: serde_json::Value,
+    /// The call and its parameters (`{"method": …, "params": …}` on the wire).
+    #[serde(flatten)]
+    pub call: Method,
 }
 
 impl Message {
     /// The bytes that are signed.
     pub fn signing_bytes(&self) -> Vec<u8> {
         let mut out = DOMAIN.to_vec();
-        out.extend(serde_json::to_vec(self).expect("messages serialise"));
+        // Through a Value, whose maps are sorted: the bytes do not depend on field order.
+        let v = serde_json::to_value(self).expect("messages serialise");
+        out.extend(serde_json::to_vec(&v).expect("values serialise"));
         out
     }
 
@@ -80,39 +81,64 @@ pub enum MessageError {
     BadSignature,
 }
 
+/// Checks that hex `public_key` belongs to `signer` and hex `signature` verifies over `bytes`.
+pub(crate) fn check_signature(
+    public_key: &str,
+    signature: &str,
+    signer: &Address,
+    bytes: &[u8],
+) -> Result<(), MessageError> {
+    let pk: [u8; 32] = hex::decode(public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(MessageError::Malformed("public key"))?;
+    let sig: [u8; 64] = hex::decode(signature)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(MessageError::Malformed("signature"))?;
+    if Address::of_public_key(&pk) != *signer {
+        return Err(MessageError::NotSender(*signer));
+    }
+    if verify(&pk, bytes, &sig) {
+        Ok(())
+    } else {
+        Err(MessageError::BadSignature)
+    }
+}
+
 impl SignedMessage {
     /// Checks the public key is the sender's and the signature verifies.
     pub fn verify(&self) -> Result<(), MessageError> {
-        let pk: [u8; 32] = hex::decode(&self.public_key)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or(MessageError::Malformed("public key"))?;
-        let sig: [u8; 64] = hex::decode(&self.signature)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or(MessageError::Malformed("signature"))?;
-        if Address::of_public_key(&pk) != self.message.from {
-            return Err(MessageError::NotSender(self.message.from));
-        }
-        if verify(&pk, &self.message.signing_bytes(), &sig) {
-            Ok(())
-        } else {
-            Err(MessageError::BadSignature)
-        }
+        check_signature(
+            &self.public_key,
+            &self.signature,
+            &self.message.from,
+            &self.message.signing_bytes(),
+        )
+    }
+
+    /// The message id: BLAKE3 of the signed bytes and the signature, hex.
+    pub fn id(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.message.signing_bytes());
+        h.update(self.signature.as_bytes());
+        h.finalize().to_hex().to_string()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::token::Token;
 
     fn msg(k: &KeyPair) -> Message {
         Message {
             from: k.address(),
             nonce: 3,
-            method: "precommit".into(),
-            params: json!({"sector": 7, "deposit": "100"}),
+            call: Method::AddMinerBalance {
+                miner: 7,
+                amount: Token(100),
+            },
         }
     }
 
@@ -129,10 +155,16 @@ mod tests {
         s.message.nonce += 1;
         assert_eq!(s.verify(), Err(MessageError::BadSignature));
         let mut s = signed.clone();
-        s.message.params["sector"] = json!(8);
+        s.message.call = Method::AddMinerBalance {
+            miner: 8,
+            amount: Token(100),
+        };
         assert_eq!(s.verify(), Err(MessageError::BadSignature));
         let mut s = signed.clone();
-        s.message.method = "terminate".into();
+        s.message.call = Method::WithdrawMinerBalance {
+            miner: 7,
+            amount: Token(100),
+        };
         assert_eq!(s.verify(), Err(MessageError::BadSignature));
         // Another key's valid signature, presented for this sender.
         let other = KeyPair::from_secret(&[8; 32]);
@@ -155,16 +187,13 @@ mod tests {
     }
 
     #[test]
-    fn signing_bytes_do_not_depend_on_key_order() {
+    fn wire_form_is_method_and_params() {
         let k = KeyPair::from_secret(&[9; 32]);
-        let a = Message {
-            params: serde_json::from_str(r#"{"b":1,"a":2}"#).unwrap(),
-            ..msg(&k)
-        };
-        let b = Message {
-            params: serde_json::from_str(r#"{"a":2,"b":1}"#).unwrap(),
-            ..msg(&k)
-        };
-        assert_eq!(a.signing_bytes(), b.signing_bytes());
+        let v = serde_json::to_value(msg(&k)).unwrap();
+        assert_eq!(v["method"], "add_miner_balance");
+        assert_eq!(v["params"]["miner"], 7);
+        assert_eq!(v["params"]["amount"], "100");
+        let back: Message = serde_json::from_value(v).unwrap();
+        assert_eq!(back, msg(&k));
     }
 }

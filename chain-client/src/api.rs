@@ -1,0 +1,94 @@
+//! The chain API: one trait for the in-process devnet and the JSON-RPC client alike.
+//! Queries are plain reads; every state change goes through [`ChainApi::submit`] as a signed
+//! message, checked and applied against the pending state at once (its error comes back
+//! immediately, state unchanged) and included in the next epoch.
+
+use crate::error::ChainError;
+use crate::keys::Address;
+use crate::message::SignedMessage;
+use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
+use crate::views::*;
+use strata_primitives::node::Node;
+
+/// JSON-RPC method names, one per trait method; parameters are a JSON object with the
+/// argument names below.
+pub mod methods {
+    /// `{}` → [`super::Head`]
+    pub const HEAD: &str = "chain_head";
+    /// `{}` → [`super::NetworkInfo`]
+    pub const NETWORK: &str = "chain_network";
+    /// `{address}` → [`super::AccountInfo`]
+    pub const ACCOUNT: &str = "chain_account";
+    /// `{}` → `[miner id]`
+    pub const MINERS: &str = "chain_miners";
+    /// `{miner}` → [`super::MinerInfo`]
+    pub const MINER: &str = "chain_miner";
+    /// `{miner, sector}` → [`super::SectorInfo`]
+    pub const SECTOR: &str = "chain_sector";
+    /// `{miner}` → `[SectorInfo]`
+    pub const SECTORS: &str = "chain_sectors";
+    /// `{miner}` → `[DeadlineInfo]`
+    pub const DEADLINES: &str = "chain_deadlines";
+    /// `{tag, epoch, entropy}` → hex node
+    pub const RANDOMNESS: &str = "chain_randomness";
+    /// `{id}` → [`super::DealInfo`]
+    pub const DEAL: &str = "chain_deal";
+    /// `{}` → `[DealInfo]`
+    pub const DEALS: &str = "chain_deals";
+    /// `{filter}` → `[Event]`
+    pub const EVENTS: &str = "chain_events";
+    /// `{miner}` → `[ProofRecord]`
+    pub const PROOFS: &str = "chain_proofs";
+    /// `{id}` → [`super::Receipt`]
+    pub const RECEIPT: &str = "chain_receipt";
+    /// `{miner}` → `[WinningTicket]` (open ones)
+    pub const WINNING: &str = "chain_winning";
+    /// `{message}` → message id
+    pub const SUBMIT: &str = "chain_submit";
+    /// `{epochs}` → [`super::Head`] (manual devnets only)
+    pub const STEP: &str = "devnet_step";
+}
+
+/// Everything providers, clients and auditors ask of the chain.
+#[async_trait::async_trait]
+pub trait ChainApi: Send + Sync {
+    /// The head.
+    async fn head(&self) -> Result<Head, ChainError>;
+    /// Constants, power, reward and supply.
+    async fn network(&self) -> Result<NetworkInfo, ChainError>;
+    /// An account (an unknown address has zero balances and nonce 0).
+    async fn account(&self, address: Address) -> Result<AccountInfo, ChainError>;
+    /// All miner ids.
+    async fn miners(&self) -> Result<Vec<MinerId>, ChainError>;
+    /// A miner.
+    async fn miner(&self, miner: MinerId) -> Result<MinerInfo, ChainError>;
+    /// A sector.
+    async fn sector(&self, miner: MinerId, sector: u64) -> Result<SectorInfo, ChainError>;
+    /// All of a miner's sectors.
+    async fn sectors(&self, miner: MinerId) -> Result<Vec<SectorInfo>, ChainError>;
+    /// A miner's deadlines, each with its current or next instance.
+    async fn deadlines(&self, miner: MinerId) -> Result<Vec<DeadlineInfo>, ChainError>;
+    /// Randomness drawn at `epoch` (≤ head) for `tag` and `entropy` (a miner id).
+    async fn randomness(
+        &self,
+        tag: RandomnessTag,
+        epoch: Epoch,
+        entropy: u64,
+    ) -> Result<Node, ChainError>;
+    /// A deal.
+    async fn deal(&self, id: DealId) -> Result<DealInfo, ChainError>;
+    /// All deals.
+    async fn deals(&self) -> Result<Vec<DealInfo>, ChainError>;
+    /// Balance events.
+    async fn events(&self, filter: EventFilter) -> Result<Vec<Event>, ChainError>;
+    /// Every proof a miner posted that the chain accepted.
+    async fn proofs(&self, miner: MinerId) -> Result<Vec<ProofRecord>, ChainError>;
+    /// A message's receipt.
+    async fn receipt(&self, id: String) -> Result<Receipt, ChainError>;
+    /// Open WinningPoSt tickets of a miner.
+    async fn winning(&self, miner: MinerId) -> Result<Vec<WinningTicket>, ChainError>;
+    /// Submits a signed message; returns its id once checked and accepted for the next epoch.
+    async fn submit(&self, message: SignedMessage) -> Result<String, ChainError>;
+    /// Applies `epochs` epochs now (devnets started in manual mode only).
+    async fn step(&self, epochs: u64) -> Result<Head, ChainError>;
+}

@@ -1,0 +1,205 @@
+//! Applying messages and epochs. A message is checked (signature, nonce) and applied to a copy
+//! of the state; only if every rule passes does the copy replace the state, so a refused message
+//! changes nothing. An epoch is the pending messages followed by the cron: market, miners
+//! (vesting, expired pre-commits, the closing deadline), rewards (forfeits, the election).
+
+use crate::rules::Ctx;
+use crate::state::State;
+use crate::{market, miner, rewards};
+use serde_json::{json, Value};
+use strata_chain_client::types::{Epoch, Method};
+use strata_chain_client::views::Pot;
+use strata_chain_client::{ChainError, ErrorKind, SignedMessage, Token};
+
+/// Checks and applies `msg` to `state` for the epoch being built; on error `state` is unchanged.
+pub fn apply_message(
+    state: &mut State,
+    ctx: &Ctx,
+    msg: &SignedMessage,
+) -> Result<Value, ChainError> {
+    msg.verify().map_err(|e| {
+        ChainError::new(
+            ErrorKind::BadSignature,
+            format!("message from {}: {e}", msg.message.from),
+        )
+    })?;
+    let from = msg.message.from;
+    let expected = state.accounts.get(&from).map(|a| a.nonce).unwrap_or(0);
+    if msg.message.nonce != expected {
+        return Err(ChainError::new(
+            ErrorKind::WrongNonce,
+            format!(
+                "nonce {} from {from}; expected {expected}",
+                msg.message.nonce
+            ),
+        ));
+    }
+    let mut s = state.clone();
+    let now = s.epoch + 1;
+    let result = dispatch(&mut s, ctx, now, msg)?;
+    s.accounts.entry(from).or_default().nonce += 1;
+    *state = s;
+    Ok(result)
+}
+
+fn dispatch(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    msg: &SignedMessage,
+) -> Result<Value, ChainError> {
+    let from = msg.message.from;
+    let nothing = Ok(Value::Null);
+    match msg.message.call.clone() {
+        Method::Transfer { to, amount } => {
+            s.transfer(Pot::Balance(from), Pot::Balance(to), amount, "transfer")?;
+            nothing
+        }
+        Method::CreateMiner {
+            worker,
+            proof_type,
+            deal_endpoint,
+        } => {
+            let id = miner::create(s, ctx, now, from, worker, proof_type, deal_endpoint)?;
+            Ok(json!({ "miner": id }))
+        }
+        Method::AddMinerBalance { miner: id, amount } => {
+            miner::add_balance(s, from, id, amount)?;
+            nothing
+        }
+        Method::WithdrawMinerBalance { miner: id, amount } => {
+            miner::withdraw(s, from, id, amount)?;
+            nothing
+        }
+        Method::PreCommit {
+            miner: id,
+            sector_number,
+            comm_r,
+            comm_d,
+            ticket_epoch,
+            expiration,
+            deals,
+        } => {
+            let p = miner::PreCommit {
+                sector_number,
+                comm_r,
+                comm_d,
+                ticket_epoch,
+                expiration,
+                deals,
+            };
+            miner::precommit(s, ctx, now, from, id, p)?;
+            let dep = s.miners[&id].sectors[&sector_number].precommit_deposit;
+            Ok(json!({ "deposit": dep, "seed_epoch": now + ctx.constants.seed_delay }))
+        }
+        Method::ProveCommit {
+            miner: id,
+            sector_number,
+            proofs,
+        } => {
+            miner::prove_commit(s, ctx, now, from, id, sector_number, &proofs)?;
+            let sec = &s.miners[&id].sectors[&sector_number];
+            Ok(
+                json!({ "initial_pledge": sec.initial_pledge, "deadline": sec.location.map(|l| l.0), "partition": sec.location.map(|l| l.1) }),
+            )
+        }
+        Method::SubmitWindowPost {
+            miner: id,
+            deadline,
+            partition,
+            skipped,
+            proof,
+        } => {
+            miner::window_post(
+                s,
+                ctx,
+                now,
+                from,
+                id,
+                deadline,
+                partition,
+                &skipped,
+                proof.as_ref(),
+            )?;
+            nothing
+        }
+        Method::SubmitWinningPost {
+            miner: id,
+            epoch,
+            proof,
+        } => {
+            rewards::submit(s, ctx, now, from, id, epoch, &proof)?;
+            nothing
+        }
+        Method::DeclareFaults { miner: id, sectors } => {
+            miner::declare_faults(s, ctx, now, from, id, &sectors)?;
+            nothing
+        }
+        Method::DeclareRecoveries { miner: id, sectors } => {
+            miner::declare_recoveries(s, ctx, now, from, id, &sectors)?;
+            nothing
+        }
+        Method::TerminateSectors { miner: id, sectors } => {
+            miner::terminate_sectors(s, ctx, now, from, id, &sectors)?;
+            nothing
+        }
+        Method::AddEscrow { to, amount } => {
+            market::add_escrow(s, from, to, amount)?;
+            nothing
+        }
+        Method::WithdrawEscrow {
+            from: holder,
+            amount,
+        } => {
+            market::withdraw_escrow(s, from, holder, amount)?;
+            nothing
+        }
+        Method::PublishDeals { miner: id, deals } => {
+            let ids = market::publish(s, now, from, id, deals)?;
+            Ok(json!({ "deals": ids }))
+        }
+    }
+}
+
+/// Runs the end-of-epoch work for `now` (= `state.epoch + 1`) and advances the state to it.
+pub fn end_epoch(state: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
+    debug_assert_eq!(now, state.epoch + 1);
+    market::cron(state, ctx, now)?;
+    miner::cron(state, ctx, now)?;
+    rewards::cron(state, ctx, now)?;
+    state.epoch = now;
+    state
+        .check_invariants()
+        .map_err(|e| ChainError::internal(format!("invariant violated, epoch not applied: {e}")))
+}
+
+/// The genesis state.
+pub fn genesis_state(g: &crate::config::Genesis) -> State {
+    let mut accounts = std::collections::BTreeMap::new();
+    for a in &g.accounts {
+        accounts.insert(
+            a.address,
+            crate::state::Account {
+                balance: a.balance,
+                datacap: a.datacap,
+                ..Default::default()
+            },
+        );
+    }
+    State {
+        epoch: 0,
+        accounts,
+        miners: Default::default(),
+        next_miner_id: 1000,
+        deals: Default::default(),
+        next_deal_id: 0,
+        supply: strata_chain_client::views::Supply {
+            genesis: g.total(),
+            minted: Token::ZERO,
+            burnt: Token::ZERO,
+        },
+        winning: vec![],
+        events: vec![],
+        proofs: vec![],
+    }
+}

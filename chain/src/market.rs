@@ -1,0 +1,332 @@
+//! Filecoin's market actor: escrow, client-signed deals published by the provider, funds locked
+//! for the deal's life, activation when the sector is proven, payments settled to the provider
+//! every `deal_settle_interval` epochs and at the end, and slashing — provider collateral burnt,
+//! the client's unspent money returned — when activation is missed or the sector terminates.
+
+use crate::rules::{check_operator, check_owner, miner, sector_size, Ctx};
+use crate::state::{Deal, State};
+use strata_chain_client::types::{DealId, Epoch, EscrowHolder, MinerId, SignedProposal};
+use strata_chain_client::views::{DealStatus, Pot};
+use strata_chain_client::{Address, ChainError, Token};
+use strata_primitives::node::Node;
+use strata_sealer::PieceInfo;
+
+/// `AddEscrow`.
+pub fn add_escrow(
+    s: &mut State,
+    from: Address,
+    to: EscrowHolder,
+    amount: Token,
+) -> Result<(), ChainError> {
+    let target = match to {
+        EscrowHolder::Account(a) => Pot::Escrow(a),
+        EscrowHolder::Miner(m) => {
+            miner(s, m)?;
+            Pot::MinerEscrow(m)
+        }
+    };
+    s.transfer(Pot::Balance(from), target, amount, "escrow_deposit")
+}
+
+/// `WithdrawEscrow`: only free escrow; an account's to itself, a miner's to its owner.
+pub fn withdraw_escrow(
+    s: &mut State,
+    from: Address,
+    holder: EscrowHolder,
+    amount: Token,
+) -> Result<(), ChainError> {
+    let (src, to) = match holder {
+        EscrowHolder::Account(a) => {
+            if a != from {
+                return Err(ChainError::forbidden(format!(
+                    "{from} cannot withdraw the escrow of {a}"
+                )));
+            }
+            (Pot::Escrow(a), Pot::Balance(a))
+        }
+        EscrowHolder::Miner(m) => {
+            let mi = miner(s, m)?;
+            check_owner(mi, m, &from)?;
+            (Pot::MinerEscrow(m), Pot::Balance(mi.owner))
+        }
+    };
+    s.transfer(src, to, amount, "escrow_withdrawal")
+}
+
+/// `PublishDeals`: every proposal checked, all or none published. Returns the new deal ids.
+pub fn publish(
+    s: &mut State,
+    now: Epoch,
+    from: Address,
+    id: MinerId,
+    deals: Vec<SignedProposal>,
+) -> Result<Vec<DealId>, ChainError> {
+    let m = miner(s, id)?;
+    check_operator(m, id, &from)?;
+    let max_piece = sector_size(m.proof_type);
+    if deals.is_empty() {
+        return Err(ChainError::invalid("no deals to publish"));
+    }
+    let mut ids = Vec::new();
+    for (i, d) in deals.into_iter().enumerate() {
+        let bad = |m: String| ChainError::bad_deal(format!("deal {i}: {m}"));
+        d.verify().map_err(|e| {
+            ChainError::new(
+                strata_chain_client::ErrorKind::BadSignature,
+                format!(
+                    "deal {i}: not signed by its client {}: {e}",
+                    d.proposal.client
+                ),
+            )
+        })?;
+        let p = &d.proposal;
+        if p.provider != id {
+            return Err(bad(format!("names provider m{}, not m{id}", p.provider)));
+        }
+        if !p.piece_size.is_power_of_two() || p.piece_size < 128 || p.piece_size > max_piece {
+            return Err(bad(format!(
+                "piece size {} is not a power of two between 128 and the sector size {max_piece}",
+                p.piece_size
+            )));
+        }
+        if p.start_epoch <= now {
+            return Err(bad(format!(
+                "start epoch {} is not after {now}",
+                p.start_epoch
+            )));
+        }
+        if p.end_epoch <= p.start_epoch {
+            return Err(bad("end epoch is not after the start".into()));
+        }
+        let total = p
+            .total_price()
+            .and_then(|t| t.checked_add(p.client_collateral))
+            .ok_or_else(|| bad("price overflows".into()))?;
+        s.transfer(
+            Pot::Escrow(p.client),
+            Pot::EscrowLocked(p.client),
+            total,
+            "deal_lock_client",
+        )
+        .map_err(|e| bad(format!("client escrow: {}", e.message)).with_kind(e.kind))?;
+        s.transfer(
+            Pot::MinerEscrow(id),
+            Pot::MinerEscrowLocked(id),
+            p.provider_collateral,
+            "deal_lock_provider_collateral",
+        )
+        .map_err(|e| bad(format!("provider escrow: {}", e.message)).with_kind(e.kind))?;
+        if p.verified {
+            let acc = s.accounts.entry(p.client).or_default();
+            if acc.datacap < p.piece_size {
+                return Err(bad(format!(
+                    "verified deal needs {} bytes of DataCap, client has {}",
+                    p.piece_size, acc.datacap
+                )));
+            }
+            acc.datacap -= p.piece_size;
+        }
+        let deal_id = s.next_deal_id;
+        s.next_deal_id += 1;
+        s.deals.insert(
+            deal_id,
+            Deal {
+                settled_until: p.start_epoch,
+                proposal: d.proposal,
+                status: DealStatus::Published,
+                sector: None,
+                activation: None,
+                paid: Token::ZERO,
+                slashed_at: None,
+            },
+        );
+        ids.push(deal_id);
+    }
+    Ok(ids)
+}
+
+trait WithKind {
+    fn with_kind(self, kind: strata_chain_client::ErrorKind) -> Self;
+}
+impl WithKind for ChainError {
+    fn with_kind(mut self, kind: strata_chain_client::ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+}
+
+/// Checks the deals named by a pre-commit and returns their verified space. The sector's CommD
+/// must be the CommD of the deals' pieces laid out in order (zeros elsewhere).
+pub fn check_precommit_deals(
+    s: &State,
+    now: Epoch,
+    id: MinerId,
+    proof_type: u64,
+    deals: &[DealId],
+    comm_d: &Node,
+    expiration: Epoch,
+) -> Result<u64, ChainError> {
+    let mut pieces = Vec::new();
+    let mut verified = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for d in deals {
+        if !seen.insert(*d) {
+            return Err(ChainError::duplicate(format!("deal {d} is named twice")));
+        }
+        let deal = s
+            .deals
+            .get(d)
+            .ok_or_else(|| ChainError::not_found(format!("deal {d} does not exist")))?;
+        let p = &deal.proposal;
+        if p.provider != id {
+            return Err(ChainError::forbidden(format!(
+                "deal {d} belongs to m{}",
+                p.provider
+            )));
+        }
+        if deal.status != DealStatus::Published || deal.sector.is_some() {
+            return Err(ChainError::duplicate(format!(
+                "deal {d} is {:?}{}",
+                deal.status,
+                deal.sector
+                    .map(|n| format!(" in sector {n}"))
+                    .unwrap_or_default()
+            )));
+        }
+        if p.start_epoch <= now {
+            return Err(ChainError::too_late(format!(
+                "deal {d} should have started at {}",
+                p.start_epoch
+            )));
+        }
+        if p.end_epoch > expiration {
+            return Err(ChainError::invalid(format!(
+                "deal {d} ends at {}, after the sector's expiration {expiration}",
+                p.end_epoch
+            )));
+        }
+        if p.verified {
+            verified += p.piece_size;
+        }
+        pieces.push(PieceInfo {
+            comm_p: p.piece_cid,
+            padded_size: p.piece_size,
+            raw_len: 0,
+        });
+    }
+    let pt = strata_params::ProofType::for_id(proof_type)
+        .map_err(|e| ChainError::invalid(e.to_string()))?;
+    // A sector without deals is committed capacity: all zeros.
+    let expected = if pieces.is_empty() {
+        let leaves = pt.sector_size.bytes() / 32;
+        strata_sealer::pieces::zero_root(leaves.trailing_zeros())
+    } else {
+        strata_sealer::comm_d_from_pieces(pt.sector_size, &pieces).map_err(|e| {
+            ChainError::invalid(format!("the deals' pieces do not fit the sector: {e}"))
+        })?
+    };
+    if expected != *comm_d {
+        return Err(ChainError::invalid(format!(
+            "comm_d {} is not the CommD of the deals' pieces ({})",
+            hex::encode(comm_d),
+            hex::encode(expected)
+        )));
+    }
+    Ok(verified)
+}
+
+/// Pays a deal up to `until` (capped at its end).
+fn settle(s: &mut State, id: DealId, until: Epoch) -> Result<(), ChainError> {
+    let d = s.deals[&id].clone();
+    let upto = until.min(d.proposal.end_epoch);
+    if d.status != DealStatus::Active || upto <= d.settled_until {
+        return Ok(());
+    }
+    let amount = Token(d.proposal.price_per_epoch.0 * (upto - d.settled_until) as u128);
+    s.transfer(
+        Pot::EscrowLocked(d.proposal.client),
+        Pot::MinerEscrow(d.proposal.provider),
+        amount,
+        &format!("deal_payment deal {id}"),
+    )?;
+    let deal = s.deals.get_mut(&id).expect("exists");
+    deal.settled_until = upto;
+    deal.paid = Token(deal.paid.0 + amount.0);
+    Ok(())
+}
+
+/// Activates the sector's deals at prove-commit.
+pub fn activate(s: &mut State, now: Epoch, deals: &[DealId]) {
+    for d in deals {
+        if let Some(deal) = s.deals.get_mut(d) {
+            if deal.status == DealStatus::Published {
+                deal.status = DealStatus::Active;
+                deal.activation = Some(now);
+            }
+        }
+    }
+}
+
+/// Slashes a deal: pays what is owed up to `now`, burns the provider collateral and returns the
+/// client's unspent money and collateral.
+pub fn slash(s: &mut State, now: Epoch, id: DealId, why: &str) -> Result<(), ChainError> {
+    settle(s, id, now)?;
+    let d = s.deals[&id].clone();
+    if matches!(d.status, DealStatus::Slashed | DealStatus::Expired) {
+        return Ok(());
+    }
+    let p = &d.proposal;
+    s.transfer(
+        Pot::MinerEscrowLocked(p.provider),
+        Pot::Burn,
+        p.provider_collateral,
+        &format!("deal_slashed deal {id}: {why}"),
+    )?;
+    let owed_rest = Token(p.total_price().expect("checked at publish").0 - d.paid.0);
+    s.transfer(
+        Pot::EscrowLocked(p.client),
+        Pot::Escrow(p.client),
+        Token(owed_rest.0 + p.client_collateral.0),
+        &format!("deal_refund deal {id}: {why}"),
+    )?;
+    let deal = s.deals.get_mut(&id).expect("exists");
+    deal.status = DealStatus::Slashed;
+    deal.slashed_at = Some(now);
+    Ok(())
+}
+
+/// End-of-epoch market work: missed activations, periodic settlement, deal ends.
+pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
+    let ids: Vec<DealId> = s.deals.keys().copied().collect();
+    for id in ids {
+        let d = s.deals[&id].clone();
+        match d.status {
+            DealStatus::Published if d.proposal.start_epoch <= now => {
+                slash(s, now, id, "not activated by its start epoch")?;
+            }
+            DealStatus::Active => {
+                let p = &d.proposal;
+                if now >= p.end_epoch {
+                    settle(s, id, p.end_epoch)?;
+                    s.transfer(
+                        Pot::EscrowLocked(p.client),
+                        Pot::Escrow(p.client),
+                        p.client_collateral,
+                        &format!("deal_end deal {id}"),
+                    )?;
+                    s.transfer(
+                        Pot::MinerEscrowLocked(p.provider),
+                        Pot::MinerEscrow(p.provider),
+                        p.provider_collateral,
+                        &format!("deal_end deal {id}"),
+                    )?;
+                    s.deals.get_mut(&id).expect("exists").status = DealStatus::Expired;
+                } else if now - d.settled_until >= ctx.constants.deal_settle_interval {
+                    settle(s, id, now)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,513 @@
+//! [`Chain`]: the devnet node. It owns the database, the committed state and the pending state
+//! (committed + accepted messages), checks and applies messages as they arrive, applies epochs
+//! on request ([`Chain::step`]) — from a timer in `strata devnet run`, directly in tests — and
+//! answers every query of the [`ChainApi`].
+
+use crate::beacon;
+use crate::config::Genesis;
+use crate::exec;
+use crate::rules::{self, Ctx};
+use crate::state::State;
+use crate::store::{Block, Included, Store};
+use crate::verifier::ProofVerifier;
+use std::path::Path;
+use std::sync::Mutex;
+use strata_chain_client::types::{DealId, Epoch, MinerId, RandomnessTag};
+use strata_chain_client::views::*;
+use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage, Token};
+use strata_primitives::node::Node;
+
+struct Inner {
+    store: Store,
+    committed: State,
+    pending: State,
+    pending_msgs: Vec<Included>,
+    beacons: Vec<Node>,
+    next_seq: u64,
+}
+
+/// A devnet chain node.
+pub struct Chain {
+    genesis: Genesis,
+    verifier: Box<dyn ProofVerifier>,
+    manual: bool,
+    inner: Mutex<Inner>,
+}
+
+impl Chain {
+    /// Opens the chain in `dir` (creating it from `genesis` if empty). A database created from
+    /// another genesis is refused. Accepted-but-unapplied messages are re-applied.
+    pub fn open(
+        dir: &Path,
+        genesis: Genesis,
+        verifier: Box<dyn ProofVerifier>,
+        manual: bool,
+    ) -> Result<Chain, ChainError> {
+        genesis
+            .validate()
+            .map_err(|e| ChainError::invalid(e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ChainError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        let store = Store::open(&dir.join("chain.redb"))?;
+        let gjson = serde_json::to_value(&genesis).expect("genesis serialises");
+        let (committed, beacons, mempool) = match store.load()? {
+            Some(l) => {
+                if l.genesis != gjson {
+                    return Err(ChainError::invalid(format!(
+                        "{} holds a chain from another genesis",
+                        dir.display()
+                    )));
+                }
+                (l.state, l.beacons, l.mempool)
+            }
+            None => {
+                let s = exec::genesis_state(&genesis);
+                let b = beacon::genesis_beacon(&genesis.seed);
+                store.init(&gjson, &s, &b)?;
+                (s, vec![b], vec![])
+            }
+        };
+        let chain = Chain {
+            genesis,
+            verifier,
+            manual,
+            inner: Mutex::new(Inner {
+                store,
+                pending: committed.clone(),
+                committed,
+                pending_msgs: vec![],
+                beacons,
+                next_seq: 0,
+            }),
+        };
+        {
+            let mut inner = chain.inner.lock().expect("chain lock");
+            let n = mempool.len() as u64;
+            for m in mempool {
+                let ctx = Ctx {
+                    constants: &chain.genesis.constants,
+                    verifier: &*chain.verifier,
+                    beacons: &inner.beacons,
+                };
+                let mut pending = inner.pending.clone();
+                match exec::apply_message(&mut pending, &ctx, &m) {
+                    Ok(result) => {
+                        inner.pending = pending;
+                        inner.pending_msgs.push(Included { message: m, result });
+                    }
+                    Err(e) => {
+                        tracing::warn!(id = %m.id(), %e, "pending message no longer applies; dropped")
+                    }
+                }
+            }
+            inner.next_seq = n;
+        }
+        Ok(chain)
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// Whether epochs advance only on request.
+    pub fn is_manual(&self) -> bool {
+        self.manual
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks and accepts a message for the next epoch; an error leaves everything unchanged.
+    pub fn submit_message(&self, msg: SignedMessage) -> Result<String, ChainError> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let ctx = Ctx {
+            constants: &self.genesis.constants,
+            verifier: &*self.verifier,
+            beacons: &inner.beacons,
+        };
+        let mut pending = inner.pending.clone();
+        let result = exec::apply_message(&mut pending, &ctx, &msg)?;
+        inner.store.add_pending(inner.next_seq, &msg)?;
+        inner.next_seq += 1;
+        inner.pending = pending;
+        let id = msg.id();
+        tracing::debug!(%id, method = %msg.message.call.name(), "message accepted");
+        inner.pending_msgs.push(Included {
+            message: msg,
+            result,
+        });
+        Ok(id)
+    }
+
+    /// Applies the next epoch: the pending messages, then the cron; commits it atomically.
+    pub fn step_one(&self) -> Result<Head, ChainError> {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        let now = inner.committed.epoch + 1;
+        let b = beacon::next_beacon(inner.beacons.last().expect("genesis beacon"), now);
+        let mut beacons = inner.beacons.clone();
+        beacons.push(b);
+        let mut state = inner.pending.clone();
+        let ctx = Ctx {
+            constants: &self.genesis.constants,
+            verifier: &*self.verifier,
+            beacons: &beacons,
+        };
+        exec::end_epoch(&mut state, &ctx, now)?;
+        let block = Block {
+            epoch: now,
+            beacon: b,
+            state_root: state.root(),
+            messages: std::mem::take(&mut inner.pending_msgs),
+            events: std::mem::take(&mut state.events),
+            proofs: std::mem::take(&mut state.proofs),
+        };
+        if let Err(e) = inner.store.commit_epoch(&state, &block) {
+            inner.pending_msgs = block.messages;
+            return Err(e);
+        }
+        inner.beacons = beacons;
+        inner.committed = state.clone();
+        inner.pending = state;
+        Ok(head_of(&self.genesis, inner))
+    }
+
+    /// Applies `n` epochs.
+    pub fn step(&self, n: u64) -> Result<Head, ChainError> {
+        let mut h = self.head_now();
+        for _ in 0..n {
+            h = self.step_one()?;
+        }
+        Ok(h)
+    }
+
+    /// The head.
+    pub fn head_now(&self) -> Head {
+        head_of(&self.genesis, &self.lock())
+    }
+
+    /// The root of the pending state (committed + accepted messages): a refused message leaves
+    /// it unchanged.
+    pub fn pending_root(&self) -> Node {
+        self.lock().pending.root()
+    }
+
+    /// A copy of the committed state (for tests and tools).
+    pub fn state(&self) -> State {
+        self.lock().committed.clone()
+    }
+
+    fn with_pending<T>(
+        &self,
+        f: impl FnOnce(&State, &Inner) -> Result<T, ChainError>,
+    ) -> Result<T, ChainError> {
+        let inner = self.lock();
+        f(&inner.pending, &inner)
+    }
+}
+
+fn head_of(g: &Genesis, inner: &Inner) -> Head {
+    Head {
+        network: g.network.clone(),
+        epoch: inner.committed.epoch,
+        state_root: inner.committed.root(),
+        beacon: *inner.beacons.last().expect("genesis beacon"),
+        pending_messages: inner.pending_msgs.len(),
+        manual: false,
+    }
+}
+
+fn sector_info(id: MinerId, c: &Constants, s: &crate::state::Sector, size: u64) -> SectorInfo {
+    SectorInfo {
+        miner: id,
+        number: s.number,
+        status: s.status,
+        comm_r: s.comm_r,
+        comm_d: s.comm_d,
+        ticket: s.ticket,
+        ticket_epoch: s.ticket_epoch,
+        precommit_epoch: s.precommit_epoch,
+        seed_epoch: s.precommit_epoch + c.seed_delay,
+        activation: s.activation,
+        expiration: s.expiration,
+        deals: s.deals.clone(),
+        precommit_deposit: s.precommit_deposit,
+        initial_pledge: s.initial_pledge,
+        qa_power: rules::qa_power(size, s.verified_space),
+        location: s.location,
+        faulty_since: s.faulty_since,
+    }
+}
+
+fn deal_info(id: DealId, d: &crate::state::Deal) -> DealInfo {
+    DealInfo {
+        id,
+        proposal: d.proposal.clone(),
+        status: d.status,
+        sector: d.sector,
+        activation: d.activation,
+        settled_until: d.settled_until,
+        paid: d.paid,
+        slashed_at: d.slashed_at,
+    }
+}
+
+#[async_trait::async_trait]
+impl ChainApi for Chain {
+    async fn head(&self) -> Result<Head, ChainError> {
+        let mut h = self.head_now();
+        h.manual = self.manual;
+        Ok(h)
+    }
+
+    async fn network(&self) -> Result<NetworkInfo, ChainError> {
+        let s = self.state();
+        let (raw, qa) = s.network_power();
+        Ok(NetworkInfo {
+            constants: self.genesis.constants.clone(),
+            epoch: s.epoch,
+            raw_power: raw,
+            qa_power: qa,
+            epoch_reward: crate::economics::epoch_reward(&self.genesis.constants, s.epoch + 1),
+            circulating: Token(s.supply.total().0 - s.locked_total().0),
+            supply: s.supply,
+        })
+    }
+
+    async fn account(&self, address: Address) -> Result<AccountInfo, ChainError> {
+        self.with_pending(|s, _| {
+            let a = s.accounts.get(&address).cloned().unwrap_or_default();
+            Ok(AccountInfo {
+                address,
+                balance: a.balance,
+                nonce: a.nonce,
+                escrow_free: a.escrow_free,
+                escrow_locked: a.escrow_locked,
+                datacap: a.datacap,
+            })
+        })
+    }
+
+    async fn miners(&self) -> Result<Vec<MinerId>, ChainError> {
+        self.with_pending(|s, _| Ok(s.miners.keys().copied().collect()))
+    }
+
+    async fn miner(&self, id: MinerId) -> Result<MinerInfo, ChainError> {
+        let c = &self.genesis.constants;
+        self.with_pending(|s, _| {
+            let m = rules::miner(s, id)?;
+            let (raw, qa) = s.miner_power(id);
+            let mut counts = SectorCounts::default();
+            for x in m.sectors.values() {
+                match x.status {
+                    SectorStatus::Precommitted => counts.precommitted += 1,
+                    SectorStatus::Active => counts.active += 1,
+                    SectorStatus::Faulty | SectorStatus::Recovering => counts.faulty += 1,
+                    SectorStatus::Terminated => counts.terminated += 1,
+                    SectorStatus::Expired => counts.expired += 1,
+                    SectorStatus::PrecommitExpired => {}
+                }
+            }
+            Ok(MinerInfo {
+                id,
+                owner: m.owner,
+                worker: m.worker,
+                proof_type: m.proof_type,
+                sector_size: rules::sector_size(m.proof_type),
+                deal_endpoint: m.deal_endpoint.clone(),
+                raw_power: raw,
+                qa_power: qa,
+                balances: MinerBalances {
+                    available: m.available,
+                    precommit_deposits: m.precommit_deposits,
+                    locked_pledge: m.locked_pledge,
+                    vesting: m.vesting_total(),
+                    fee_debt: m.fee_debt,
+                    escrow_free: m.escrow_free,
+                    escrow_locked: m.escrow_locked,
+                },
+                proving_period_start: m.proving_period_start,
+                current_deadline: rules::current_deadline(c, m.proving_period_start, s.epoch + 1),
+                sectors: counts,
+                blocks_won: m.blocks_won,
+            })
+        })
+    }
+
+    async fn sector(&self, id: MinerId, number: u64) -> Result<SectorInfo, ChainError> {
+        let c = &self.genesis.constants;
+        self.with_pending(|s, _| {
+            let m = rules::miner(s, id)?;
+            let x = m
+                .sectors
+                .get(&number)
+                .ok_or_else(|| ChainError::not_found(format!("m{id} has no sector {number}")))?;
+            Ok(sector_info(id, c, x, rules::sector_size(m.proof_type)))
+        })
+    }
+
+    async fn sectors(&self, id: MinerId) -> Result<Vec<SectorInfo>, ChainError> {
+        let c = &self.genesis.constants;
+        self.with_pending(|s, _| {
+            let m = rules::miner(s, id)?;
+            let size = rules::sector_size(m.proof_type);
+            Ok(m.sectors
+                .values()
+                .map(|x| sector_info(id, c, x, size))
+                .collect())
+        })
+    }
+
+    async fn deadlines(&self, id: MinerId) -> Result<Vec<DeadlineInfo>, ChainError> {
+        let c = &self.genesis.constants;
+        self.with_pending(|s, _| {
+            let m = rules::miner(s, id)?;
+            let now = s.epoch + 1;
+            Ok(m.deadlines
+                .iter()
+                .enumerate()
+                .map(|(i, d)| DeadlineInfo {
+                    timing: rules::next_instance(c, m.proving_period_start, i as u64, now),
+                    partitions: d
+                        .partitions
+                        .iter()
+                        .enumerate()
+                        .map(|(pi, p)| {
+                            let with = |st: SectorStatus| -> Vec<u64> {
+                                p.sectors
+                                    .iter()
+                                    .copied()
+                                    .filter(|n| m.sectors[n].status == st)
+                                    .collect()
+                            };
+                            PartitionInfo {
+                                index: pi as u64,
+                                sectors: p.sectors.clone(),
+                                faulty: with(SectorStatus::Faulty),
+                                recovering: with(SectorStatus::Recovering),
+                                proven: p.proven,
+                            }
+                        })
+                        .collect(),
+                })
+                .collect())
+        })
+    }
+
+    async fn randomness(
+        &self,
+        tag: RandomnessTag,
+        epoch: Epoch,
+        entropy: u64,
+    ) -> Result<Node, ChainError> {
+        let inner = self.lock();
+        let ctx = Ctx {
+            constants: &self.genesis.constants,
+            verifier: &*self.verifier,
+            beacons: &inner.beacons,
+        };
+        ctx.randomness(tag, epoch, entropy)
+    }
+
+    async fn deal(&self, id: DealId) -> Result<DealInfo, ChainError> {
+        self.with_pending(|s, _| {
+            s.deals
+                .get(&id)
+                .map(|d| deal_info(id, d))
+                .ok_or_else(|| ChainError::not_found(format!("deal {id} does not exist")))
+        })
+    }
+
+    async fn deals(&self) -> Result<Vec<DealInfo>, ChainError> {
+        self.with_pending(|s, _| Ok(s.deals.iter().map(|(id, d)| deal_info(*id, d)).collect()))
+    }
+
+    async fn events(&self, filter: EventFilter) -> Result<Vec<Event>, ChainError> {
+        let blocks = self.lock().store.blocks_since(filter.since.unwrap_or(0))?;
+        let mut out: Vec<Event> = blocks
+            .into_iter()
+            .flat_map(|b| b.events)
+            .filter(|e| match &filter.who {
+                None => true,
+                Some(w) => {
+                    e.from.owner().as_deref() == Some(w) || e.to.owner().as_deref() == Some(w)
+                }
+            })
+            .collect();
+        if let Some(l) = filter.limit {
+            let skip = out.len().saturating_sub(l);
+            out.drain(..skip);
+        }
+        Ok(out)
+    }
+
+    async fn proofs(&self, miner: MinerId) -> Result<Vec<ProofRecord>, ChainError> {
+        let blocks = self.lock().store.blocks_since(0)?;
+        Ok(blocks
+            .into_iter()
+            .flat_map(|b| b.proofs)
+            .filter(|p| p.miner == miner)
+            .collect())
+    }
+
+    async fn receipt(&self, id: String) -> Result<Receipt, ChainError> {
+        let inner = self.lock();
+        if let Some(m) = inner.pending_msgs.iter().find(|m| m.message.id() == id) {
+            return Ok(Receipt {
+                id,
+                epoch: None,
+                method: m.message.message.call.name(),
+                result: m.result.clone(),
+            });
+        }
+        let epoch = inner
+            .store
+            .message_epoch(&id)?
+            .ok_or_else(|| ChainError::not_found(format!("no message {id}")))?;
+        let block = inner
+            .store
+            .block(epoch)?
+            .ok_or_else(|| ChainError::internal(format!("block {epoch} missing")))?;
+        let m = block
+            .messages
+            .into_iter()
+            .find(|m| m.message.id() == id)
+            .ok_or_else(|| {
+                ChainError::internal(format!("message {id} missing from block {epoch}"))
+            })?;
+        Ok(Receipt {
+            id,
+            epoch: Some(epoch),
+            method: m.message.message.call.name(),
+            result: m.result,
+        })
+    }
+
+    async fn winning(&self, miner: MinerId) -> Result<Vec<WinningTicket>, ChainError> {
+        self.with_pending(|s, _| {
+            Ok(s.winning
+                .iter()
+                .filter(|t| t.miner == miner)
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn submit(&self, message: SignedMessage) -> Result<String, ChainError> {
+        self.submit_message(message)
+    }
+
+    async fn step(&self, epochs: u64) -> Result<Head, ChainError> {
+        if !self.manual {
+            return Err(ChainError::forbidden(
+                "this devnet advances on its own clock; stepping is for manual devnets",
+            ));
+        }
+        let mut h = Chain::step(self, epochs)?;
+        h.manual = true;
+        Ok(h)
+    }
+}

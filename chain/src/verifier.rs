@@ -1,0 +1,146 @@
+//! How the chain checks proofs. [`SnarkVerifier`] verifies Groth16 proofs against the
+//! verifying keys in the local parameter store (the key of each kind and size is the one whose
+//! manifest entry carries the circuit digest this build computes), kept in memory after the first
+//! use. The chain derives every public input itself; the message carries only proof bytes.
+//!
+//! [`HashVerifier`] is a test double for rule tests that do not need real proofs: a "proof" is
+//! BLAKE3 of the public inputs, so it is still rejected for a wrong sector, randomness or
+//! commitment. It proves nothing about storage and is never used by `strata devnet`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use strata_params::groth16_files::{ParamsStore, ProofKind};
+use strata_params::ProofType;
+use strata_prover::proof_file::{ProofFile, PublicData, FORMAT, VERSION};
+use strata_prover::snark;
+
+/// Checks proofs for the chain.
+pub trait ProofVerifier: Send + Sync {
+    /// Verifies `proofs` (hex, one per partition) for `public` at proof type `pt`; returns the
+    /// proof file an auditor can re-check, or why it failed.
+    fn verify(
+        &self,
+        pt: &ProofType,
+        public: PublicData,
+        proofs: &[String],
+    ) -> Result<ProofFile, String>;
+}
+
+fn kind_of(public: &PublicData) -> ProofKind {
+    match public {
+        PublicData::Porep { .. } => ProofKind::Porep,
+        PublicData::Winning { .. } => ProofKind::Winning,
+        PublicData::Window { .. } => ProofKind::Window,
+    }
+}
+
+type Vk = groth16::VerifyingKey<bls12_381::Bls12>;
+
+/// Groth16 verification with keys from a parameter store.
+pub struct SnarkVerifier {
+    store: ParamsStore,
+    keys: Mutex<HashMap<(u8, u64), (std::sync::Arc<Vk>, String)>>,
+}
+
+impl SnarkVerifier {
+    /// A verifier over `store`.
+    pub fn new(store: ParamsStore) -> Self {
+        SnarkVerifier {
+            store,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(&self, kind: ProofKind, pt: &ProofType) -> Result<(std::sync::Arc<Vk>, String), String> {
+        let k = (kind as u8, pt.id);
+        if let Some(v) = self.keys.lock().expect("key cache").get(&k) {
+            return Ok(v.clone());
+        }
+        let id = snark::kind_circuit_id(kind, pt).map_err(|e| e.to_string())?;
+        let entry = self
+            .store
+            .manifest()
+            .map_err(|e| e.to_string())?
+            .entries
+            .into_iter()
+            .find(|e| e.circuit_digest == id.digest && e.kind == kind)
+            .ok_or_else(|| {
+                format!(
+                    "no {} parameters for {} in {} (run `strata params generate`)",
+                    kind.as_str(),
+                    pt.sector_size,
+                    self.store.dir().display()
+                )
+            })?;
+        let (vk, entry) = self
+            .store
+            .load_vk(kind, pt.sector_size.bytes(), &entry.vk_digest)
+            .map_err(|e| e.to_string())?;
+        let v = (std::sync::Arc::new(vk), entry.vk_digest);
+        self.keys.lock().expect("key cache").insert(k, v.clone());
+        Ok(v)
+    }
+}
+
+fn file(pt: &ProofType, vk_digest: String, public: PublicData, proofs: &[String]) -> ProofFile {
+    ProofFile {
+        format: FORMAT.into(),
+        version: VERSION,
+        proof_type: pt.id,
+        vk_digest,
+        public,
+        proofs: proofs.to_vec(),
+    }
+}
+
+impl ProofVerifier for SnarkVerifier {
+    fn verify(
+        &self,
+        pt: &ProofType,
+        public: PublicData,
+        proofs: &[String],
+    ) -> Result<ProofFile, String> {
+        let (vk, digest) = self.key(kind_of(&public), pt)?;
+        let f = file(pt, digest, public, proofs);
+        let inputs = f.partition_inputs().map_err(|e| e.to_string())?;
+        let bytes = f.proof_bytes().map_err(|e| e.to_string())?;
+        if inputs.len() != bytes.len() {
+            return Err(format!(
+                "{} proofs for {} partitions",
+                bytes.len(),
+                inputs.len()
+            ));
+        }
+        for (p, (i, b)) in inputs.iter().zip(&bytes).enumerate() {
+            snark::verify(&vk, i, b).map_err(|e| format!("partition {p}: {e}"))?;
+        }
+        Ok(f)
+    }
+}
+
+/// Test double: a proof is BLAKE3 of the public inputs (see the module docs).
+pub struct HashVerifier;
+
+impl HashVerifier {
+    /// The "proof" this verifier accepts for `public`.
+    pub fn proof_for(public: &PublicData) -> String {
+        blake3::hash(&serde_json::to_vec(public).expect("public data serialises"))
+            .to_hex()
+            .to_string()
+    }
+}
+
+impl ProofVerifier for HashVerifier {
+    fn verify(
+        &self,
+        pt: &ProofType,
+        public: PublicData,
+        proofs: &[String],
+    ) -> Result<ProofFile, String> {
+        let expect = Self::proof_for(&public);
+        if proofs.len() != 1 || proofs[0] != expect {
+            return Err("proof does not verify".into());
+        }
+        Ok(file(pt, "test-hash-verifier".into(), public, proofs))
+    }
+}
