@@ -280,9 +280,10 @@ impl Net {
         }))
     }
 
-    /// Proves every partition of deadline `dl` in its window (hash verifier), skipping `skipped`.
+    /// Proves every partition of deadline `dl` in its window (hash verifier), skipping `skipped`,
+    /// and steps until the window has closed.
     pub fn post_deadline(&self, key: &KeyPair, id: MinerId, dl: u64, skipped: &[u64]) {
-        self.step_into_deadline(id, dl);
+        let t = self.step_into_deadline(id, dl);
         let parts = block_on(self.chain.deadlines(id)).unwrap()[dl as usize]
             .partitions
             .len();
@@ -300,7 +301,33 @@ impl Net {
             )
             .unwrap();
         }
-        self.step(1);
+        self.step_to(t.close);
+    }
+
+    /// Proves every deadline that has sectors, in time order, until the next one would close after
+    /// `until`; deadlines in `missed` are left unproven.
+    pub fn prove_until(&self, key: &KeyPair, id: MinerId, until: i64, missed: &[u64]) {
+        loop {
+            let dls = block_on(self.chain.deadlines(id)).unwrap();
+            let Some(next) = dls
+                .iter()
+                .filter(|d| d.partitions.iter().any(|p| !p.sectors.is_empty()))
+                .map(|d| d.timing.clone())
+                .min_by_key(|t| t.open)
+            else {
+                self.step_to(until.max(self.head()));
+                return;
+            };
+            if next.close > until {
+                self.step_to(until.max(self.head()));
+                return;
+            }
+            if missed.contains(&next.index) {
+                self.step_to(next.close);
+            } else {
+                self.post_deadline(key, id, next.index, &[]);
+            }
+        }
     }
 
     /// The deadline a sector was assigned to.
@@ -310,6 +337,14 @@ impl Net {
             .location
             .unwrap()
             .0
+    }
+
+    /// Epochs at which events with `why` starting with `prefix` happened for `who` (one per charge,
+    /// however many pots paid it).
+    pub fn charge_epochs(&self, who: &str, prefix: &str) -> Vec<i64> {
+        let mut e: Vec<i64> = self.events(who, prefix).iter().map(|e| e.epoch).collect();
+        e.dedup();
+        e
     }
 
     /// Events with `why` starting with `prefix`, for `who`.
