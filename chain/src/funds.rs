@@ -237,3 +237,95 @@ fn describe(p: Pot) -> String {
         Pot::Burn => "the burn".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Genesis;
+    use crate::state::Miner;
+    use std::collections::BTreeMap;
+
+    fn state_with_miner() -> State {
+        let mut s = crate::exec::genesis_state(&Genesis::preset("devnet").unwrap());
+        let a = crate::config::devnet_faucet().address();
+        s.miners.insert(
+            7,
+            Miner {
+                owner: a,
+                worker: a,
+                proof_type: 1,
+                deal_endpoint: String::new(),
+                proving_period_start: 0,
+                available: Token::ZERO,
+                precommit_deposits: Token::ZERO,
+                locked_pledge: Token::ZERO,
+                vesting: BTreeMap::new(),
+                fee_debt: Token::ZERO,
+                escrow_free: Token::ZERO,
+                escrow_locked: Token::ZERO,
+                sectors: BTreeMap::new(),
+                deadlines: vec![],
+                blocks_won: 0,
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn penalties_take_vesting_then_pledge_then_available_then_debt() {
+        let mut s = state_with_miner();
+        let a = crate::config::devnet_faucet().address();
+        s.transfer(Pot::Balance(a), Pot::MinerAvailable(7), Token(1000), "t")
+            .unwrap();
+        s.transfer(Pot::MinerAvailable(7), Pot::MinerPledge(7), Token(300), "t")
+            .unwrap();
+        s.mint_reward(7, Token(400), 0, 4, 1, "r").unwrap(); // 100 available, 300 vesting
+        s.check_invariants().unwrap();
+        s.events.clear();
+        // 250 from vesting (soonest first).
+        assert_eq!(s.penalize(7, Token(250), "f").unwrap(), Token(250));
+        let m = &s.miners[&7];
+        assert_eq!(m.vesting_total(), Token(50));
+        assert_eq!(
+            *m.vesting.keys().next().unwrap(),
+            4,
+            "the soonest entries went first"
+        );
+        // 50 vesting + 300 pledge + 800 available, then 100 of debt.
+        assert_eq!(s.penalize(7, Token(1250), "g").unwrap(), Token(1150));
+        let m = &s.miners[&7];
+        assert_eq!(
+            (m.vesting_total(), m.locked_pledge, m.available, m.fee_debt),
+            (Token(0), Token(0), Token(0), Token(100))
+        );
+        let froms: Vec<Pot> = s.events.iter().map(|e| e.from).collect();
+        assert_eq!(
+            froms,
+            vec![
+                Pot::MinerVesting(7),
+                Pot::MinerVesting(7),
+                Pot::MinerPledge(7),
+                Pot::MinerAvailable(7),
+                Pot::MinerAvailable(7)
+            ]
+        );
+        assert_eq!(s.events.last().unwrap().to, Pot::FeeDebt(7));
+        s.check_invariants().unwrap();
+        assert_eq!(s.supply.burnt, Token(1400));
+        // Income repays the debt first.
+        s.transfer(Pot::Balance(a), Pot::MinerAvailable(7), Token(150), "t")
+            .unwrap();
+        s.repay_debt(7).unwrap();
+        assert_eq!(
+            (s.miners[&7].available, s.miners[&7].fee_debt),
+            (Token(50), Token(0))
+        );
+        s.check_invariants().unwrap();
+        // A transfer the source cannot cover changes nothing.
+        let before = s.clone();
+        assert!(s
+            .transfer(Pot::MinerAvailable(7), Pot::Burn, Token(51), "x")
+            .is_err());
+        assert_eq!(s, before);
+    }
+}

@@ -90,7 +90,7 @@ pub fn next_instance(c: &Constants, first_start: Epoch, index: u64, now: Epoch) 
 }
 
 /// The miner, or NotFound.
-pub fn miner<'s>(state: &'s State, id: MinerId) -> Result<&'s Miner, ChainError> {
+pub fn miner(state: &State, id: MinerId) -> Result<&Miner, ChainError> {
     state
         .miners
         .get(&id)

@@ -87,9 +87,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, ChainError> {
         let db = Database::create(path).map_err(db_err)?;
         let tx = db.begin_write().map_err(db_err)?;
-        for t in [META] {
-            tx.open_table(t).map_err(db_err)?;
-        }
+        tx.open_table(META).map_err(db_err)?;
         tx.open_table(BLOCKS).map_err(db_err)?;
         tx.open_table(BEACONS).map_err(db_err)?;
         tx.open_table(MESSAGES).map_err(db_err)?;

@@ -35,11 +35,13 @@ fn kind_of(public: &PublicData) -> ProofKind {
 }
 
 type Vk = groth16::VerifyingKey<bls12_381::Bls12>;
+/// A cached key and its digest.
+type CachedKey = (std::sync::Arc<Vk>, String);
 
 /// Groth16 verification with keys from a parameter store.
 pub struct SnarkVerifier {
     store: ParamsStore,
-    keys: Mutex<HashMap<(u8, u64), (std::sync::Arc<Vk>, String)>>,
+    keys: Mutex<HashMap<(u8, u64), CachedKey>>,
 }
 
 impl SnarkVerifier {
@@ -51,7 +53,7 @@ impl SnarkVerifier {
         }
     }
 
-    fn key(&self, kind: ProofKind, pt: &ProofType) -> Result<(std::sync::Arc<Vk>, String), String> {
+    fn key(&self, kind: ProofKind, pt: &ProofType) -> Result<CachedKey, String> {
         let k = (kind as u8, pt.id);
         if let Some(v) = self.keys.lock().expect("key cache").get(&k) {
             return Ok(v.clone());

@@ -154,7 +154,10 @@ fn deposit_pledge_posts_fault_fee_recovery_termination_and_expiry() {
     net.prove_until(&owner, id, s2.expiration + c.proving_period, &[]);
     assert_eq!(
         block_on(net.chain.sector(id, 2)).unwrap().status,
-        SectorStatus::Expired
+        SectorStatus::Expired,
+        "{:?} {:?}",
+        block_on(net.chain.sector(id, 2)).unwrap(),
+        net.head()
     );
     assert_eq!(net.events(&m, "pledge_released sector 2").len(), 1);
     let info = block_on(net.chain.miner(id)).unwrap();

@@ -281,8 +281,14 @@ impl Net {
     }
 
     /// Proves every partition of deadline `dl` in its window (hash verifier), skipping `skipped`,
-    /// and steps until the window has closed.
-    pub fn post_deadline(&self, key: &KeyPair, id: MinerId, dl: u64, skipped: &[u64]) {
+    /// and applies that epoch; returns the window's timing.
+    pub fn post_in_window(
+        &self,
+        key: &KeyPair,
+        id: MinerId,
+        dl: u64,
+        skipped: &[u64],
+    ) -> DeadlineTiming {
         let t = self.step_into_deadline(id, dl);
         let parts = block_on(self.chain.deadlines(id)).unwrap()[dl as usize]
             .partitions
@@ -301,31 +307,56 @@ impl Net {
             )
             .unwrap();
         }
-        self.step_to(t.close);
+        self.step(1);
+        t
     }
 
-    /// Proves every deadline that has sectors, in time order, until the next one would close after
-    /// `until`; deadlines in `missed` are left unproven.
+    /// [`Net::post_in_window`], then steps until the window has closed.
+    pub fn post_deadline(&self, key: &KeyPair, id: MinerId, dl: u64, skipped: &[u64]) {
+        let t = self.post_in_window(key, id, dl, skipped);
+        self.step_to(t.close.max(self.head()));
+    }
+
+    /// Proves every deadline that has sectors and opens before `until`, in time order (each one
+    /// until its window closes, so the head may end past `until`); deadlines in `missed` are left
+    /// unproven.
     pub fn prove_until(&self, key: &KeyPair, id: MinerId, until: i64, missed: &[u64]) {
+        self.prove_all_until(&[(key, id)], until, missed)
+    }
+
+    /// [`Net::prove_until`] for several miners (`missed` applies to all).
+    pub fn prove_all_until(&self, miners: &[(&KeyPair, MinerId)], until: i64, missed: &[u64]) {
         loop {
-            let dls = block_on(self.chain.deadlines(id)).unwrap();
-            let Some(next) = dls
+            let Some((next, key, id)) = miners
                 .iter()
-                .filter(|d| d.partitions.iter().any(|p| !p.sectors.is_empty()))
-                .map(|d| d.timing.clone())
-                .min_by_key(|t| t.open)
+                .flat_map(|(key, id)| {
+                    block_on(self.chain.deadlines(*id))
+                        .unwrap()
+                        .into_iter()
+                        .filter(|d| {
+                            d.partitions
+                                .iter()
+                                .any(|p| !p.sectors.is_empty() && !p.proven)
+                        })
+                        .map(move |d| (d.timing, *key, *id))
+                })
+                .min_by_key(|(t, _, id)| (t.open, *id))
             else {
-                self.step_to(until.max(self.head()));
-                return;
+                // Every deadline is proven for its open window: wait for the next.
+                if self.head() >= until {
+                    return;
+                }
+                self.step(1);
+                continue;
             };
-            if next.close > until {
+            if next.open >= until {
                 self.step_to(until.max(self.head()));
                 return;
             }
             if missed.contains(&next.index) {
                 self.step_to(next.close);
             } else {
-                self.post_deadline(key, id, next.index, &[]);
+                self.post_in_window(key, id, next.index, &[]);
             }
         }
     }
