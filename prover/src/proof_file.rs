@@ -125,6 +125,15 @@ impl ProofFile {
         std::fs::rename(&tmp, path)
     }
 
+    /// Sector numbers a WindowPoSt skipped as faulty (empty for other kinds): what the
+    /// provider reports to the chain as skipped.
+    pub fn faulty_sectors(&self) -> Vec<u64> {
+        match &self.public {
+            PublicData::Window { faulty, .. } => faulty.iter().map(|f| f.sector_number).collect(),
+            _ => vec![],
+        }
+    }
+
     /// The proof kind.
     pub fn kind(&self) -> ProofKind {
         match self.public {
