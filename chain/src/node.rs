@@ -172,7 +172,7 @@ impl Chain {
         inner.beacons = beacons;
         inner.committed = state.clone();
         inner.pending = state;
-        Ok(head_of(&self.genesis, inner))
+        Ok(head_of(&self.genesis, inner, self.manual))
     }
 
     /// Applies `n` epochs.
@@ -186,7 +186,7 @@ impl Chain {
 
     /// The head.
     pub fn head_now(&self) -> Head {
-        head_of(&self.genesis, &self.lock())
+        head_of(&self.genesis, &self.lock(), self.manual)
     }
 
     /// The root of the pending state (committed + accepted messages): a refused message leaves
@@ -209,14 +209,14 @@ impl Chain {
     }
 }
 
-fn head_of(g: &Genesis, inner: &Inner) -> Head {
+fn head_of(g: &Genesis, inner: &Inner, manual: bool) -> Head {
     Head {
         network: g.network.clone(),
         epoch: inner.committed.epoch,
         state_root: inner.committed.root(),
         beacon: *inner.beacons.last().expect("genesis beacon"),
         pending_messages: inner.pending_msgs.len(),
-        manual: false,
+        manual,
     }
 }
 
@@ -258,9 +258,7 @@ fn deal_info(id: DealId, d: &crate::state::Deal) -> DealInfo {
 #[async_trait::async_trait]
 impl ChainApi for Chain {
     async fn head(&self) -> Result<Head, ChainError> {
-        let mut h = self.head_now();
-        h.manual = self.manual;
-        Ok(h)
+        Ok(self.head_now())
     }
 
     async fn network(&self) -> Result<NetworkInfo, ChainError> {
@@ -506,8 +504,6 @@ impl ChainApi for Chain {
                 "this devnet advances on its own clock; stepping is for manual devnets",
             ));
         }
-        let mut h = Chain::step(self, epochs)?;
-        h.manual = true;
-        Ok(h)
+        Chain::step(self, epochs)
     }
 }

@@ -1,9 +1,11 @@
 //! `strata`: the one binary for storage providers, clients and auditors.
 //!
-//! Today it seals and unseals sectors and computes piece commitments; proving, verification,
-//! the chain and the provider daemon arrive as their crates land (see DESIGN §9).
+//! Sealing, unsealing, piece commitments, proofs and their offline verification, Groth16
+//! parameters, the embedded devnet chain, keys and chain queries (DESIGN §9). The provider
+//! daemon arrives with its crate.
 
 mod bar;
+mod chain_cmd;
 mod commands;
 mod params_cmd;
 mod proofs_cmd;
@@ -13,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Strata — a storage-provider proof engine: seal data into replica-unique sectors, commit to it
-/// with Merkle roots, and (soon) prove storage over time with SNARKs.
+/// with Merkle roots, prove storage over time with SNARKs, and settle it on a chain.
 #[derive(Parser)]
 #[command(name = "strata", version, about, long_about = None)]
 struct Cli {
@@ -44,6 +46,15 @@ enum Command {
     /// Groth16 parameters: generate, list, verify.
     #[command(subcommand)]
     Params(params_cmd::ParamsCommand),
+    /// Run the embedded devnet chain (or print a genesis to start from).
+    #[command(subcommand)]
+    Devnet(chain_cmd::DevnetCommand),
+    /// Keys in the keystore, balances, transfers.
+    #[command(subcommand)]
+    Wallet(chain_cmd::WalletCommand),
+    /// Read the chain: head, miners, sectors, deals, balance events.
+    #[command(subcommand)]
+    Chain(chain_cmd::ChainCommand),
 }
 
 #[derive(Subcommand)]
@@ -75,6 +86,9 @@ fn main() -> ExitCode {
         Command::Params(cmd) => params_cmd::run(cmd),
         Command::Prove(cmd) => proofs_cmd::prove(cmd),
         Command::Verify(args) => proofs_cmd::verify(args),
+        Command::Devnet(cmd) => chain_cmd::devnet(cmd),
+        Command::Wallet(cmd) => chain_cmd::wallet(cmd),
+        Command::Chain(cmd) => chain_cmd::chain(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

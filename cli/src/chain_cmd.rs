@@ -1,0 +1,542 @@
+//! `strata devnet`, `strata wallet` and `strata chain`: run the embedded devnet, manage keys and
+//! move tokens, and read the chain — every read with `--json` for scripts.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use strata_chain::config::{devnet_faucet, Genesis};
+use strata_chain::{Chain, SnarkVerifier};
+use strata_chain_client::types::{parse_miner, Method};
+use strata_chain_client::views::EventFilter;
+use strata_chain_client::{Address, ChainApi, KeyPair, Keystore, Message, RpcClient, Token};
+use strata_params::groth16_files::ParamsStore;
+
+/// Where strata keeps its state by default: `$STRATA_HOME`, else `~/.strata`.
+pub fn strata_home() -> PathBuf {
+    std::env::var_os("STRATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".strata")))
+        .unwrap_or_else(|| PathBuf::from(".strata"))
+}
+
+/// How to reach the chain and the keys.
+#[derive(Args, Clone)]
+pub struct Conn {
+    /// The chain's JSON-RPC URL.
+    #[arg(long, env = "STRATA_RPC", default_value = "http://127.0.0.1:1234")]
+    pub rpc: String,
+    /// The keystore file (created owner-only).
+    #[arg(long, env = "STRATA_KEYSTORE")]
+    pub keystore: Option<PathBuf>,
+}
+
+impl Conn {
+    pub fn client(&self) -> Result<RpcClient> {
+        RpcClient::new(&self.rpc).map_err(|e| anyhow!("{e}"))
+    }
+    pub fn keystore_path(&self) -> PathBuf {
+        self.keystore
+            .clone()
+            .unwrap_or_else(|| strata_home().join("keystore.json"))
+    }
+    pub fn keystore(&self) -> Result<Keystore> {
+        Keystore::open(&self.keystore_path()).map_err(|e| anyhow!("{e}"))
+    }
+    /// A key by name, address, or `faucet` (the devnet's published key).
+    pub fn key(&self, who: &str) -> Result<KeyPair> {
+        if who == "faucet" {
+            return Ok(devnet_faucet());
+        }
+        let ks = self.keystore()?;
+        if let Some(k) = ks.get(who) {
+            return Ok(KeyPair::from_secret(&k.secret()));
+        }
+        if let Ok(a) = who.parse::<Address>() {
+            if let Some(k) = ks.by_address(&a) {
+                return Ok(KeyPair::from_secret(&k.secret()));
+            }
+        }
+        bail!(
+            "no key {who:?} in {} (see `strata wallet list`)",
+            self.keystore_path().display()
+        )
+    }
+    /// An address: a literal `s1…`, a key name, or `faucet`.
+    pub fn address(&self, who: &str) -> Result<Address> {
+        if let Ok(a) = who.parse::<Address>() {
+            return Ok(a);
+        }
+        Ok(self.key(who)?.address())
+    }
+}
+
+#[derive(Subcommand)]
+pub enum DevnetCommand {
+    /// Run the devnet: epochs on a timer (or on request with --manual), JSON-RPC on --rpc.
+    ///
+    /// State lives in --state (a redb database); stopping it (Ctrl-C, or even kill -9) and
+    /// running it again continues from the last applied epoch. Proofs are verified with the
+    /// Groth16 parameters in $STRATA_PARAMS (see `strata params generate`).
+    Run(RunArgs),
+    /// Apply N epochs now on a devnet started with --manual.
+    Step {
+        /// Epochs.
+        #[arg(default_value_t = 1)]
+        epochs: u64,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a preset's genesis as TOML, to edit and pass back with --genesis.
+    Genesis {
+        /// devnet or mainnet.
+        #[arg(long, default_value = "devnet")]
+        preset: String,
+    },
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// devnet (a proving period per minute) or mainnet (Filecoin's 30 s epochs).
+    #[arg(long, default_value = "devnet")]
+    preset: String,
+    /// A genesis TOML file (overrides --preset).
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// State directory [default: $STRATA_HOME/devnet].
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Address to serve JSON-RPC on.
+    #[arg(long, default_value = "127.0.0.1:1234")]
+    rpc: SocketAddr,
+    /// Advance epochs only through the `devnet_step` RPC (scripts, tests).
+    #[arg(long)]
+    manual: bool,
+    /// Override the preset's block time, milliseconds.
+    #[arg(long)]
+    block_time_ms: Option<u64>,
+}
+
+pub fn devnet(cmd: DevnetCommand) -> Result<()> {
+    match cmd {
+        DevnetCommand::Genesis { preset } => {
+            print!("{}", Genesis::preset(&preset)?.to_toml());
+            Ok(())
+        }
+        DevnetCommand::Run(args) => runtime()?.block_on(run(args)),
+        DevnetCommand::Step { epochs, conn, json } => runtime()?.block_on(async {
+            let h = conn
+                .client()?
+                .step(epochs)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            print(json, &h, |h| {
+                format!("epoch {} state {}", h.epoch, hex::encode(h.state_root))
+            });
+            Ok(())
+        }),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn run(args: RunArgs) -> Result<()> {
+    let mut genesis = match &args.genesis {
+        Some(p) => Genesis::from_file(p)?,
+        None => Genesis::preset(&args.preset)?,
+    };
+    if let Some(ms) = args.block_time_ms {
+        genesis.constants.block_time_ms = ms.max(1);
+    }
+    let state = args
+        .state
+        .clone()
+        .unwrap_or_else(|| strata_home().join("devnet"));
+    let verifier = SnarkVerifier::new(ParamsStore::new(ParamsStore::default_dir()));
+    let chain = Arc::new(
+        Chain::open(&state, genesis.clone(), Box::new(verifier), args.manual)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("opening the chain in {}", state.display()))?,
+    );
+    let listener = tokio::net::TcpListener::bind(args.rpc)
+        .await
+        .with_context(|| format!("binding JSON-RPC to {}", args.rpc))?;
+    let head = chain.head_now();
+    println!(
+        "devnet {} at epoch {} — JSON-RPC on http://{} — state in {} — {}",
+        head.network,
+        head.epoch,
+        listener.local_addr()?,
+        state.display(),
+        if args.manual {
+            "epochs advance on devnet_step".to_string()
+        } else {
+            format!("an epoch every {} ms", genesis.constants.block_time_ms)
+        }
+    );
+    println!(
+        "faucet key (devnet only, published): {}",
+        devnet_faucet().address()
+    );
+    let server = tokio::spawn(strata_chain::rpc::serve(chain.clone(), listener));
+    if !args.manual {
+        let c = chain.clone();
+        let ms = genesis.constants.block_time_ms;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(ms));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let c = c.clone();
+                match tokio::task::spawn_blocking(move || c.step_one()).await {
+                    Ok(Ok(h)) => tracing::info!(epoch = h.epoch, "epoch applied"),
+                    Ok(Err(e)) => tracing::error!(%e, "epoch not applied"),
+                    Err(e) => tracing::error!(%e, "epoch task failed"),
+                }
+            }
+        });
+    }
+    tokio::select! {
+        r = server => { r??; }
+        _ = tokio::signal::ctrl_c() => { println!("stopping at epoch {}", chain.head_now().epoch); }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+pub enum WalletCommand {
+    /// Create a key in the keystore.
+    New {
+        /// Its name.
+        name: String,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the keystore's keys.
+    List {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show balances (spendable, escrow, DataCap) of a key name or address (all keys if none).
+    Balance {
+        /// Key name, address or `faucet`.
+        who: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send tokens (`1.5`, `20`, `100atto`) from a key (or the devnet `faucet`) to an address.
+    Send {
+        /// Paying key name (or `faucet`).
+        #[arg(long)]
+        from: String,
+        /// Recipient (address or key name).
+        to: String,
+        /// Amount.
+        amount: Token,
+        /// Wait until the transfer is applied.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn print<T: Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(v).expect("serialises"));
+    } else {
+        println!("{}", text(v));
+    }
+}
+
+/// Signs `call` from `key` with its next nonce and submits it; optionally waits for inclusion.
+pub async fn send(rpc: &RpcClient, key: &KeyPair, call: Method, wait: bool) -> Result<String> {
+    let nonce = rpc
+        .account(key.address())
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .nonce;
+    let msg = Message {
+        from: key.address(),
+        nonce,
+        call,
+    }
+    .sign(key)?;
+    let id = rpc.submit(msg).await.map_err(|e| anyhow!("{e}"))?;
+    if wait {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if rpc
+                .receipt(id.clone())
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .epoch
+                .is_some()
+            {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("message {id} was accepted but not applied within 2 minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(id)
+}
+
+pub fn wallet(cmd: WalletCommand) -> Result<()> {
+    match cmd {
+        WalletCommand::New { name, conn, json } => {
+            let mut ks = conn.keystore()?;
+            let a = ks.create(&name)?;
+            print(
+                json,
+                &serde_json::json!({"name": name, "address": a}),
+                |_| format!("{name}: {a} (in {})", conn.keystore_path().display()),
+            );
+            Ok(())
+        }
+        WalletCommand::List { conn, json } => {
+            let list: Vec<_> = conn
+                .keystore()?
+                .list()
+                .into_iter()
+                .map(|(n, a)| serde_json::json!({"name": n, "address": a}))
+                .collect();
+            print(json, &list, |l| {
+                if l.is_empty() {
+                    "no keys yet: `strata wallet new NAME`".into()
+                } else {
+                    l.iter()
+                        .map(|v| {
+                            format!(
+                                "{}  {}",
+                                v["address"].as_str().unwrap_or(""),
+                                v["name"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
+            });
+            Ok(())
+        }
+        WalletCommand::Balance { who, conn, json } => {
+            runtime()?.block_on(async {
+                let rpc = conn.client()?;
+                let addrs: Vec<(String, Address)> = match who {
+                    Some(w) => vec![(w.clone(), conn.address(&w)?)],
+                    None => conn.keystore()?.list(),
+                };
+                let mut out = Vec::new();
+                for (name, a) in addrs {
+                    let info = rpc.account(a).await.map_err(|e| anyhow!("{e}"))?;
+                    out.push((name, info));
+                }
+                print(
+                    json,
+                    &out.iter().map(|(_, i)| i).collect::<Vec<_>>(),
+                    |_| {
+                        out.iter()
+                            .map(|(n, i)| {
+                                format!(
+                            "{n} {}: {} (escrow {} free, {} locked; DataCap {} B; nonce {})",
+                            i.address, i.balance, i.escrow_free, i.escrow_locked, i.datacap, i.nonce
+                        )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    },
+                );
+                Ok(())
+            })
+        }
+        WalletCommand::Send {
+            from,
+            to,
+            amount,
+            wait,
+            conn,
+            json,
+        } => runtime()?.block_on(async {
+            let rpc = conn.client()?;
+            let key = conn.key(&from)?;
+            let to = conn.address(&to)?;
+            let id = send(&rpc, &key, Method::Transfer { to, amount }, wait).await?;
+            print(
+                json,
+                &serde_json::json!({"message": id, "applied": wait}),
+                |_| {
+                    format!(
+                        "sent {amount} to {to}: message {id}{}",
+                        if wait {
+                            " (applied)"
+                        } else {
+                            " (applies next epoch)"
+                        }
+                    )
+                },
+            );
+            Ok(())
+        }),
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ChainCommand {
+    /// The head: epoch, state root, beacon; with --json also the network figures.
+    Head {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A miner: power, balances, sectors, next deadline.
+    Miner {
+        /// Miner id (m1000 or 1000).
+        id: String,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A sector of a miner.
+    Sector {
+        /// Miner id.
+        id: String,
+        /// Sector number.
+        number: u64,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// All deals.
+    Deals {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Balance events (who, what, why, epoch).
+    Events {
+        /// Only events touching this address, key name or miner (m1000).
+        #[arg(long)]
+        who: Option<String>,
+        /// From this epoch on.
+        #[arg(long)]
+        since: Option<i64>,
+        /// Only the last N.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn chain(cmd: ChainCommand) -> Result<()> {
+    runtime()?.block_on(async move {
+        let e = |e: strata_chain_client::ChainError| anyhow!("{e}");
+        match cmd {
+            ChainCommand::Head { conn, json } => {
+                let rpc = conn.client()?;
+                let h = rpc.head().await.map_err(e)?;
+                let n = rpc.network().await.map_err(e)?;
+                let v = serde_json::json!({"head": h, "network": n});
+                print(json, &v, |_| {
+                    format!(
+                        "{} epoch {} state {}\npower {} B raw, {} B quality-adjusted; next block reward {}\nsupply {} (genesis {} + minted {} − burnt {}), circulating {}",
+                        h.network, h.epoch, hex::encode(h.state_root), n.raw_power, n.qa_power, n.epoch_reward,
+                        n.supply.total(), n.supply.genesis, n.supply.minted, n.supply.burnt, n.circulating
+                    )
+                });
+            }
+            ChainCommand::Miner { id, conn, json } => {
+                let id = parse_miner(&id).map_err(|m| anyhow!(m))?;
+                let m = conn.client()?.miner(id).await.map_err(e)?;
+                print(json, &m, |m| {
+                    let b = &m.balances;
+                    format!(
+                        "m{} owner {} worker {} sector size {} B\npower {} B raw, {} B QA; blocks won {}\navailable {}, pre-commit deposits {}, locked pledge {}, vesting {}, fee debt {}\nescrow {} free, {} locked\nsectors: {} pre-committed, {} active, {} faulty, {} terminated, {} expired\ndeadline {} window {}..{} (challenge at {}, fault cutoff {})",
+                        m.id, m.owner, m.worker, m.sector_size, m.raw_power, m.qa_power, m.blocks_won,
+                        b.available, b.precommit_deposits, b.locked_pledge, b.vesting, b.fee_debt, b.escrow_free, b.escrow_locked,
+                        m.sectors.precommitted, m.sectors.active, m.sectors.faulty, m.sectors.terminated, m.sectors.expired,
+                        m.current_deadline.index, m.current_deadline.open, m.current_deadline.close, m.current_deadline.challenge, m.current_deadline.fault_cutoff
+                    )
+                });
+            }
+            ChainCommand::Sector { id, number, conn, json } => {
+                let id = parse_miner(&id).map_err(|m| anyhow!(m))?;
+                let s = conn.client()?.sector(id, number).await.map_err(e)?;
+                print(json, &s, |s| {
+                    format!(
+                        "m{} sector {}: {:?}\ncomm_r {}\ncomm_d {}\npre-committed at {}, seed at {}, activated {:?}, expires {}\ndeals {:?}, deposit {}, pledge {}, QA power {} B, deadline/partition {:?}, faulty since {:?}",
+                        s.miner, s.number, s.status, hex::encode(s.comm_r), hex::encode(s.comm_d), s.precommit_epoch, s.seed_epoch,
+                        s.activation, s.expiration, s.deals, s.precommit_deposit, s.initial_pledge, s.qa_power, s.location, s.faulty_since
+                    )
+                });
+            }
+            ChainCommand::Deals { conn, json } => {
+                let d = conn.client()?.deals().await.map_err(e)?;
+                print(json, &d, |d| {
+                    if d.is_empty() {
+                        return "no deals".into();
+                    }
+                    d.iter()
+                        .map(|d| format!("deal {} {:?} m{} client {} {} B epochs {}..{} paid {} sector {:?}", d.id, d.status, d.proposal.provider, d.proposal.client, d.proposal.piece_size, d.proposal.start_epoch, d.proposal.end_epoch, d.paid, d.sector))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+            }
+            ChainCommand::Events { who, since, limit, conn, json } => {
+                let who = match who {
+                    Some(w) if w.starts_with('m') && parse_miner(&w).is_ok() => Some(w),
+                    Some(w) => Some(conn.address(&w)?.to_string()),
+                    None => None,
+                };
+                let ev = conn.client()?.events(EventFilter { who, since, limit }).await.map_err(e)?;
+                print(json, &ev, |ev| {
+                    if ev.is_empty() {
+                        return "no events".into();
+                    }
+                    ev.iter()
+                        .map(|e| format!("{:>6}  {:<28} {:?} → {:?}  {}", e.epoch, e.amount.to_string(), e.from, e.to, e.why))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                });
+            }
+        }
+        Ok(())
+    })
+}
