@@ -5,7 +5,7 @@
 
 use crate::rules::Ctx;
 use crate::state::State;
-use crate::{market, miner, rewards};
+use crate::{market, miner, proving, rewards};
 use serde_json::{json, Value};
 use strata_chain_client::types::{Epoch, Method};
 use strata_chain_client::views::Pot;
@@ -110,7 +110,7 @@ fn dispatch(
             skipped,
             proof,
         } => {
-            miner::window_post(
+            proving::window_post(
                 s,
                 ctx,
                 now,
@@ -132,15 +132,15 @@ fn dispatch(
             nothing
         }
         Method::DeclareFaults { miner: id, sectors } => {
-            miner::declare_faults(s, ctx, now, from, id, &sectors)?;
+            proving::declare_faults(s, ctx, now, from, id, &sectors)?;
             nothing
         }
         Method::DeclareRecoveries { miner: id, sectors } => {
-            miner::declare_recoveries(s, ctx, now, from, id, &sectors)?;
+            proving::declare_recoveries(s, ctx, now, from, id, &sectors)?;
             nothing
         }
         Method::TerminateSectors { miner: id, sectors } => {
-            miner::terminate_sectors(s, ctx, now, from, id, &sectors)?;
+            proving::terminate_sectors(s, ctx, now, from, id, &sectors)?;
             nothing
         }
         Method::AddEscrow { to, amount } => {
@@ -165,7 +165,7 @@ fn dispatch(
 pub fn end_epoch(state: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
     debug_assert_eq!(now, state.epoch + 1);
     market::cron(state, ctx, now)?;
-    miner::cron(state, ctx, now)?;
+    proving::cron(state, ctx, now)?;
     rewards::cron(state, ctx, now)?;
     state.epoch = now;
     state

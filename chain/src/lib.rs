@@ -1,6 +1,48 @@
 //! The devnet ledger (DESIGN §8): Filecoin's miner, market, power and reward rules over an
 //! epoch-based state kept in redb, a randomness beacon, proof verification with `prover`, and a
 //! JSON-RPC server. [`Chain`] is the node; it implements `strata_chain_client::ChainApi`.
+//!
+//! # Design notes
+//!
+//! - **Messages apply at once, epochs commit.** A submitted message is checked (signature, nonce)
+//!   and applied to a copy of the *pending* state (the last epoch plus the messages already
+//!   accepted); an error comes back immediately and changes nothing. Accepted messages are kept in
+//!   a durable mempool and become part of the next epoch, which then runs the cron (market →
+//!   miners → rewards) and commits state, block, beacon value and the emptied mempool in one redb
+//!   transaction. Because nothing else changes state between acceptance and inclusion, a message
+//!   accepted is a message applied: receipts never carry a late failure. (Filecoin instead
+//!   includes failing messages with an exit code; for a single-node devnet an immediate typed
+//!   error is what a provider or a script wants.)
+//! - **redb, not SQLite**: see [`store`]. The state is one canonical JSON document (ordered maps)
+//!   whose BLAKE3 is the state root; blocks hold the epoch's messages, balance events and accepted
+//!   proof files, so events and proofs are queryable without bloating the state.
+//! - **JSON-RPC on axum + reqwest** rather than jsonrpsee: the protocol surface is one POST route
+//!   and a dozen methods, and owning the envelope lets every error carry a stable numeric code and
+//!   `data.kind` (see `strata_chain_client::ErrorKind`), including the parse/invalid-request cases.
+//! - **Money moves only through [`State::transfer`](state::State)** (and the vesting/penalty
+//!   helpers in [`funds`] built on it): each move checks the payer, records an event (who, what,
+//!   why, epoch) and keeps `genesis + minted − burnt = Σ balances`, which [`exec::end_epoch`]
+//!   checks before any epoch commits (an epoch that would break it is refused, not stored).
+//! - **Formulas** ([`economics`]) are Filecoin's — BR(t), 20-day deposit, storage + consensus
+//!   pledge with the per-byte cap, 3.51-day fault fee, FIP-0098 termination fee — with current
+//!   reward and power instead of Filecoin's alpha-beta smoothed estimates, and network power
+//!   floored at the baseline in every denominator. The block reward decays exponentially
+//!   (simple minting only; no baseline minting), computed in Q64 fixed point so every node agrees.
+//! - **Deadlines**: a miner's first proving period starts a full period after creation plus a
+//!   beacon-drawn offset. Sectors go to the deadline with the fewest live sectors, never the open
+//!   one or the next. A partition not proven when its window closes makes its active sectors
+//!   faulty with no fee that period; sectors already faulty before the window opened (missed
+//!   earlier, declared, or recovering unproven) pay the continued-fault fee at each close; after
+//!   `fault_max_age_periods` they are terminated with the termination fee.
+//! - **Penalties** come from vesting rewards first (soonest to vest first), then locked pledge,
+//!   then the available balance; the rest is fee debt, repaid from income before any withdrawal
+//!   or pre-commit.
+//! - **Elections**: one winner per epoch, drawn in proportion to quality-adjusted power (Filecoin
+//!   elects ~5 per epoch by a Poisson sortition; one keeps the devnet simple and the reward share
+//!   still tracks power). The winner's WinningPoSt must land within `winning_post_window` epochs
+//!   or the reward is never minted.
+//! - **No gas.** Messages cost nothing; a devnet has no spam to price. Base fee burning would be
+//!   one more `transfer` to `Burn` per message.
 
 pub mod beacon;
 pub mod config;
@@ -10,6 +52,7 @@ pub mod funds;
 pub mod market;
 pub mod miner;
 pub mod node;
+pub mod proving;
 pub mod rewards;
 pub mod rpc;
 pub mod rules;

@@ -1,0 +1,395 @@
+//! The proving side of Filecoin's miner actor: WindowPoSt per partition in its deadline's window,
+//! declared faults and recoveries (before the fault cutoff), terminations with the FIP-0098 fee,
+//! and the deadline cron — missed posts become faults (no fee the period they are detected),
+//! continued faults pay the fault fee, sectors faulty too long are terminated, expired sectors
+//! release their pledge — plus vesting and expired pre-commits.
+
+use crate::economics;
+use crate::market;
+use crate::miner::proof_type;
+use crate::rules::{self, check_operator, miner, qa_power, sector_size, Ctx};
+use crate::state::{Miner, State};
+use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
+use strata_chain_client::views::{Pot, ProofRecord, SectorStatus};
+use strata_chain_client::{Address, ChainError, Token};
+use strata_prover::proof_file::PublicData;
+use strata_prover::vanilla::post::PostSector;
+
+fn set_status(
+    s: &mut State,
+    id: MinerId,
+    number: u64,
+    status: SectorStatus,
+    faulty_since: Option<Epoch>,
+) {
+    let sec = s
+        .miners
+        .get_mut(&id)
+        .and_then(|m| m.sectors.get_mut(&number))
+        .expect("sector exists");
+    sec.status = status;
+    sec.faulty_since = faulty_since;
+}
+
+/// `SubmitWindowPost` for one partition of the open deadline.
+#[allow(clippy::too_many_arguments)]
+pub fn window_post(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    from: Address,
+    id: MinerId,
+    deadline: u64,
+    partition: u64,
+    skipped: &[u64],
+    proof: Option<&String>,
+) -> Result<(), ChainError> {
+    let c = ctx.constants;
+    let m = miner(s, id)?;
+    check_operator(m, id, &from)?;
+    if now < m.proving_period_start {
+        return Err(ChainError::too_early(format!(
+            "m{id}'s first proving period starts at epoch {}",
+            m.proving_period_start
+        )));
+    }
+    let t = rules::current_deadline(c, m.proving_period_start, now);
+    if t.index != deadline {
+        return Err(ChainError::too_late(format!(
+            "deadline {deadline} is not open at epoch {now} (deadline {} is, epochs {}..{})",
+            t.index, t.open, t.close
+        )));
+    }
+    let part = m
+        .deadlines
+        .get(deadline as usize)
+        .and_then(|d| d.partitions.get(partition as usize))
+        .ok_or_else(|| {
+            ChainError::not_found(format!("deadline {deadline} has no partition {partition}"))
+        })?
+        .clone();
+    if part.proven {
+        return Err(ChainError::duplicate(format!(
+            "deadline {deadline} partition {partition} is already proven in this window"
+        )));
+    }
+    if let Some(x) = skipped.iter().find(|x| !part.sectors.contains(x)) {
+        return Err(ChainError::invalid(format!(
+            "skipped sector {x} is not in this partition"
+        )));
+    }
+    let pt = proof_type(m);
+    let proving: Vec<PostSector> = part
+        .sectors
+        .iter()
+        .filter(|n| !skipped.contains(n))
+        .map(|n| &m.sectors[n])
+        .filter(|sec| matches!(sec.status, SectorStatus::Active | SectorStatus::Recovering))
+        .map(|sec| PostSector {
+            sector_number: sec.number,
+            comm_r: sec.comm_r,
+        })
+        .collect();
+    if !proving.is_empty() {
+        let proof =
+            proof.ok_or_else(|| ChainError::invalid("no proof for the sectors not skipped"))?;
+        let randomness = ctx.randomness(RandomnessTag::WindowPost, t.challenge, id)?;
+        let mut padded = proving.clone();
+        while padded.len() < pt.window_post_sectors_per_partition {
+            padded.push(*proving.last().expect("non-empty"));
+        }
+        let public = PublicData::Window {
+            randomness,
+            partitions: vec![padded],
+            faulty: vec![],
+        };
+        let file = ctx
+            .verifier
+            .verify(&pt, public, std::slice::from_ref(proof))
+            .map_err(|e| {
+                ChainError::bad_proof(format!(
+                    "WindowPoSt deadline {deadline} partition {partition}: {e}"
+                ))
+            })?;
+        s.proofs.push(ProofRecord {
+            epoch: now,
+            miner: id,
+            what: format!("window deadline {deadline} partition {partition}"),
+            file,
+        });
+    }
+    for n in skipped {
+        let sec = &s.miners[&id].sectors[n];
+        match sec.status {
+            SectorStatus::Active => set_status(s, id, *n, SectorStatus::Faulty, Some(now)),
+            SectorStatus::Recovering => {
+                set_status(s, id, *n, SectorStatus::Faulty, sec.faulty_since)
+            }
+            _ => {}
+        }
+    }
+    for p in &proving {
+        set_status(s, id, p.sector_number, SectorStatus::Active, None);
+    }
+    s.miner_mut(id)?.deadlines[deadline as usize].partitions[partition as usize].proven = true;
+    Ok(())
+}
+
+fn check_declarable(
+    c: &strata_chain_client::views::Constants,
+    m: &Miner,
+    number: u64,
+    now: Epoch,
+) -> Result<(), ChainError> {
+    let sec = m
+        .sectors
+        .get(&number)
+        .ok_or_else(|| ChainError::not_found(format!("sector {number} does not exist")))?;
+    let (dl, _) = sec.location.ok_or_else(|| {
+        ChainError::invalid(format!("sector {number} is {:?}, not proving", sec.status))
+    })?;
+    let t = rules::next_instance(c, m.proving_period_start, dl, now);
+    if now >= t.fault_cutoff && now < t.close {
+        return Err(ChainError::too_late(format!(
+            "deadline {dl}'s fault cutoff was epoch {}; declare after its window closes at {}",
+            t.fault_cutoff, t.close
+        )));
+    }
+    Ok(())
+}
+
+/// `DeclareFaults`: before the cutoff of each sector's deadline.
+pub fn declare_faults(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    from: Address,
+    id: MinerId,
+    sectors: &[u64],
+) -> Result<(), ChainError> {
+    let m = miner(s, id)?;
+    check_operator(m, id, &from)?;
+    for n in sectors {
+        check_declarable(ctx.constants, m, *n, now)?;
+    }
+    for n in sectors {
+        let sec = &s.miners[&id].sectors[n];
+        match sec.status {
+            SectorStatus::Active => set_status(s, id, *n, SectorStatus::Faulty, Some(now)),
+            SectorStatus::Recovering => {
+                set_status(s, id, *n, SectorStatus::Faulty, sec.faulty_since)
+            }
+            other => return Err(ChainError::invalid(format!("sector {n} is {other:?}"))),
+        }
+    }
+    Ok(())
+}
+
+/// `DeclareRecoveries`: faulty sectors the next WindowPoSt will prove.
+pub fn declare_recoveries(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    from: Address,
+    id: MinerId,
+    sectors: &[u64],
+) -> Result<(), ChainError> {
+    let m = miner(s, id)?;
+    check_operator(m, id, &from)?;
+    for n in sectors {
+        check_declarable(ctx.constants, m, *n, now)?;
+        if m.sectors[n].status != SectorStatus::Faulty {
+            return Err(ChainError::invalid(format!(
+                "sector {n} is {:?}, not faulty",
+                m.sectors[n].status
+            )));
+        }
+    }
+    for n in sectors {
+        let since = s.miners[&id].sectors[n].faulty_since;
+        set_status(s, id, *n, SectorStatus::Recovering, since);
+    }
+    Ok(())
+}
+
+/// `TerminateSectors`.
+pub fn terminate_sectors(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    from: Address,
+    id: MinerId,
+    sectors: &[u64],
+) -> Result<(), ChainError> {
+    let m = miner(s, id)?;
+    check_operator(m, id, &from)?;
+    for n in sectors {
+        let st = m
+            .sectors
+            .get(n)
+            .ok_or_else(|| ChainError::not_found(format!("sector {n} does not exist")))?
+            .status;
+        if !matches!(
+            st,
+            SectorStatus::Active | SectorStatus::Faulty | SectorStatus::Recovering
+        ) {
+            return Err(ChainError::invalid(format!(
+                "sector {n} is {st:?}; only live sectors terminate"
+            )));
+        }
+    }
+    for n in sectors {
+        end_sector(
+            s,
+            ctx,
+            now,
+            id,
+            *n,
+            SectorStatus::Terminated,
+            "terminated by the miner",
+        )?;
+    }
+    Ok(())
+}
+
+/// Ends a live sector: a termination pays the FIP-0098 fee and slashes its deals; both release
+/// the remaining pledge and remove the sector from its partition.
+fn end_sector(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    id: MinerId,
+    n: u64,
+    how: SectorStatus,
+    why: &str,
+) -> Result<(), ChainError> {
+    let c = ctx.constants;
+    let m = &s.miners[&id];
+    let sec = m.sectors[&n].clone();
+    let size = sector_size(m.proof_type);
+    if how == SectorStatus::Terminated {
+        let qa = qa_power(size, sec.verified_space);
+        let ff = economics::fault_fee(c, now, s.network_power().1, qa);
+        let fee = economics::termination_fee(
+            c,
+            sec.initial_pledge,
+            now - sec.activation.unwrap_or(now),
+            ff,
+        );
+        s.penalize(id, fee, &format!("termination_fee sector {n}: {why}"))?;
+        for d in &sec.deals {
+            market::slash(s, now, *d, &format!("sector {n} terminated"))?;
+        }
+    }
+    let release = sec.initial_pledge.min(s.miners[&id].locked_pledge);
+    s.transfer(
+        Pot::MinerPledge(id),
+        Pot::MinerAvailable(id),
+        release,
+        &format!("pledge_released sector {n}"),
+    )?;
+    let m = s.miner_mut(id)?;
+    if let Some((dl, p)) = sec.location {
+        m.deadlines[dl as usize].partitions[p as usize]
+            .sectors
+            .retain(|x| *x != n);
+    }
+    let sec = m.sectors.get_mut(&n).expect("exists");
+    sec.status = how;
+    sec.location = None;
+    Ok(())
+}
+
+/// End-of-epoch miner work for `now`: vesting, expired pre-commits, and the deadline whose window
+/// ends at `now`.
+pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
+    let c = ctx.constants;
+    let ids: Vec<MinerId> = s.miners.keys().copied().collect();
+    for id in ids {
+        s.unlock_vested(id, now)?;
+        let expired: Vec<u64> = s.miners[&id]
+            .sectors
+            .values()
+            .filter(|x| {
+                x.status == SectorStatus::Precommitted
+                    && now >= x.precommit_epoch + c.max_prove_commit
+            })
+            .map(|x| x.number)
+            .collect();
+        for n in expired {
+            let dep = s.miners[&id].sectors[&n].precommit_deposit;
+            s.transfer(
+                Pot::MinerPrecommit(id),
+                Pot::Burn,
+                dep,
+                &format!("precommit_expired sector {n}"),
+            )?;
+            let sec = s.miner_mut(id)?.sectors.get_mut(&n).expect("exists");
+            sec.status = SectorStatus::PrecommitExpired;
+            sec.precommit_deposit = Token::ZERO;
+        }
+        let start = s.miners[&id].proving_period_start;
+        if now >= start {
+            let t = rules::current_deadline(c, start, now);
+            if now == t.close - 1 {
+                process_deadline(s, ctx, now, id, t.index, t.open)?;
+            }
+        }
+        s.repay_debt(id)?;
+    }
+    Ok(())
+}
+
+fn process_deadline(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    id: MinerId,
+    dl: u64,
+    open: Epoch,
+) -> Result<(), ChainError> {
+    let c = ctx.constants;
+    let size = sector_size(s.miners[&id].proof_type);
+    let partitions = s.miners[&id].deadlines[dl as usize].partitions.clone();
+    let mut fee_power = 0u128;
+    for (pi, part) in partitions.iter().enumerate() {
+        for n in &part.sectors {
+            let sec = s.miners[&id].sectors[n].clone();
+            if sec.expiration <= now {
+                end_sector(s, ctx, now, id, *n, SectorStatus::Expired, "expired")?;
+                continue;
+            }
+            if !part.proven {
+                match sec.status {
+                    SectorStatus::Active => set_status(s, id, *n, SectorStatus::Faulty, Some(now)),
+                    SectorStatus::Recovering => {
+                        set_status(s, id, *n, SectorStatus::Faulty, sec.faulty_since)
+                    }
+                    _ => {}
+                }
+            }
+            let sec = s.miners[&id].sectors[n].clone();
+            if let Some(since) = sec.faulty_since {
+                if since + c.fault_max_age_periods * c.proving_period <= now {
+                    end_sector(
+                        s,
+                        ctx,
+                        now,
+                        id,
+                        *n,
+                        SectorStatus::Terminated,
+                        "faulty too long",
+                    )?;
+                } else if since < open {
+                    fee_power += qa_power(size, sec.verified_space);
+                }
+            }
+        }
+        s.miner_mut(id)?.deadlines[dl as usize].partitions[pi].proven = false;
+    }
+    if fee_power > 0 {
+        let fee = economics::fault_fee(c, now, s.network_power().1, fee_power);
+        s.penalize(id, fee, &format!("fault_fee deadline {dl}"))?;
+    }
+    Ok(())
+}
