@@ -1,0 +1,248 @@
+//! The proving scheduler: for every deadline with sectors, prove each partition once its window
+//! opens (healthy sectors proven, broken ones reported as skipped); ahead of each deadline's
+//! fault cutoff, declare faulty the sectors whose files are broken and recovered the faulty ones
+//! whose files are back; answer WinningPoSt when drawn. Every decision is logged with its reason.
+
+use crate::metrics::{Metrics, Timed};
+use crate::Provider;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use strata_chain_client::types::{Epoch, Method, RandomnessTag};
+use strata_chain_client::views::{DeadlineInfo, SectorStatus};
+use strata_primitives::node::Node;
+
+/// What the scheduler remembers between ticks (rebuilt from the chain after a restart).
+#[derive(Default)]
+pub struct SchedState {
+    windows: HashMap<u64, Window>,
+    winning_tried: HashSet<Epoch>,
+    declared: HashSet<(u64, Epoch)>,
+}
+
+#[derive(Default)]
+struct Window {
+    open: Epoch,
+    needed: usize,
+    submitted: HashSet<u64>,
+}
+
+/// Whether the sector's files answer a small random WindowPoSt challenge.
+pub fn sector_healthy(dir: &std::path::Path, randomness: &Node) -> Result<(), String> {
+    strata_prover::vanilla::post::prove_sector(dir, randomness, 2).map(|_| ())
+}
+
+impl Provider {
+    /// One round of proving work.
+    pub async fn scheduler_tick(self: &Arc<Self>) {
+        let (head, deadlines) = match (self.chain.head().await, self.chain.deadlines(self.miner()).await) {
+            (Ok(h), Ok(d)) => (h, d),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(%e, "chain unreachable; scheduler waits");
+                return;
+            }
+        };
+        let now = head.epoch + 1;
+        for d in &deadlines {
+            self.track_window(d, head.epoch);
+            let t = &d.timing;
+            if now >= t.open && now < t.close && head.epoch >= t.challenge {
+                self.prove_deadline(d, head.epoch).await;
+            }
+            if now < t.fault_cutoff && t.fault_cutoff - now <= 2 * self.constants.deadline_window {
+                self.declare(d, head.epoch, &head.beacon).await;
+            }
+        }
+        // WinningPoSt on its own task, one at a time, newest win first: it must never hold up
+        // a WindowPoSt (a lone devnet miner wins every epoch; most wins are simply let go).
+        if !self.winning_busy.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let p = self.clone();
+            let h = tokio::spawn(async move {
+                p.winning(head.epoch).await;
+                p.winning_busy.store(false, std::sync::atomic::Ordering::Release);
+            });
+            self.handles.lock().expect("handles").push(h);
+        }
+    }
+
+    fn track_window(&self, d: &DeadlineInfo, head: Epoch) {
+        let needed = d.partitions.iter().filter(|p| !p.sectors.is_empty()).count();
+        let mut st = self.sched.lock().expect("sched");
+        let w = st.windows.entry(d.timing.index).or_default();
+        if w.open != d.timing.open {
+            if w.open != 0 && w.open <= head && w.submitted.len() < w.needed {
+                Metrics::inc(&self.metrics.posts_missed);
+                let msg = format!(
+                    "deadline {} window {}..{} closed with {} of {} partitions proven",
+                    d.timing.index,
+                    w.open,
+                    w.open + self.constants.deadline_window,
+                    w.submitted.len(),
+                    w.needed
+                );
+                tracing::warn!("{msg}");
+                let _ = self.db.log(head, "post_missed", &msg);
+            }
+            *w = Window { open: d.timing.open, needed, submitted: HashSet::new() };
+        } else {
+            w.needed = needed;
+        }
+    }
+
+    async fn prove_deadline(self: &Arc<Self>, d: &DeadlineInfo, head: Epoch) {
+        let t = &d.timing;
+        let randomness = match self.chain.randomness(RandomnessTag::WindowPost, t.challenge, self.miner()).await {
+            Ok(r) => r,
+            Err(e) => return tracing::warn!(%e, "no WindowPoSt randomness yet"),
+        };
+        for p in &d.partitions {
+            let done = self.sched.lock().expect("sched").windows.get(&t.index).is_some_and(|w| w.submitted.contains(&p.index));
+            if p.sectors.is_empty() || p.proven || done {
+                continue;
+            }
+            let proving: Vec<u64> = p.sectors.iter().copied().filter(|n| !p.faulty.contains(n)).collect();
+            let dirs: Vec<PathBuf> = proving.iter().map(|n| self.sector_dir(*n)).collect();
+            let params = self.params.clone();
+            let started = Instant::now();
+            let r = if dirs.is_empty() {
+                Err("no sector to prove".to_string())
+            } else {
+                tokio::task::spawn_blocking(move || {
+                    strata_prover::proof_file::prove_window(&dirs, &randomness, &params).map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()))
+            };
+            let (proof, skipped) = match r {
+                Ok(f) => {
+                    self.metrics.time(Timed::WindowPost, started.elapsed().as_millis() as u64);
+                    let skipped = f.faulty_sectors();
+                    if let strata_prover::proof_file::PublicData::Window { faulty, .. } = &f.public {
+                        for x in faulty {
+                            let msg = format!("deadline {} sector {} skipped: {}", t.index, x.sector_number, x.reason);
+                            let _ = self.db.log(head, "post_skipped", &msg);
+                        }
+                    }
+                    (Some(f.proofs[0].clone()), skipped)
+                }
+                Err(e) => {
+                    let _ = self.db.log(head, "post_skipped", &format!("deadline {} partition {}: every sector skipped: {e}", t.index, p.index));
+                    (None, proving.clone())
+                }
+            };
+            for _ in &skipped {
+                Metrics::inc(&self.metrics.sectors_skipped);
+            }
+            let call = Method::SubmitWindowPost { miner: self.miner(), deadline: t.index, partition: p.index, skipped: skipped.clone(), proof };
+            match self.send(call).await {
+                Ok(id) => {
+                    Metrics::inc(&self.metrics.posts_submitted);
+                    let msg = format!("deadline {} partition {}: {} sectors proven, skipped {skipped:?} (message {id})", t.index, p.index, proving.len() - skipped.len());
+                    tracing::info!("{msg}");
+                    let _ = self.db.log(head, "post", &msg);
+                    if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
+                        w.submitted.insert(p.index);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(%e, deadline = t.index, "WindowPoSt refused");
+                    let _ = self.db.log(head, "post_refused", &format!("deadline {} partition {}: {e}", t.index, p.index));
+                }
+            }
+        }
+    }
+
+    async fn declare(&self, d: &DeadlineInfo, head: Epoch, beacon: &Node) {
+        let key = (d.timing.index, d.timing.open);
+        if self.sched.lock().expect("sched").declared.contains(&key) {
+            return;
+        }
+        let mut faults = Vec::new();
+        let mut recoveries = Vec::new();
+        for p in &d.partitions {
+            for n in &p.sectors {
+                let dir = self.sector_dir(*n);
+                let b = *beacon;
+                let healthy = tokio::task::spawn_blocking(move || sector_healthy(&dir, &b)).await.unwrap_or_else(|e| Err(e.to_string()));
+                let faulty = p.faulty.contains(n);
+                let recovering = p.recovering.contains(n);
+                match (&healthy, faulty, recovering) {
+                    (Err(why), false, _) => faults.push((*n, why.clone())),
+                    (Ok(()), true, false) => recoveries.push(*n),
+                    _ => {}
+                }
+            }
+        }
+        if !faults.is_empty() {
+            let numbers: Vec<u64> = faults.iter().map(|f| f.0).collect();
+            match self.send(Method::DeclareFaults { miner: self.miner(), sectors: numbers.clone() }).await {
+                Ok(_) => {
+                    for (n, why) in &faults {
+                        Metrics::inc(&self.metrics.faults_declared);
+                        let _ = self.db.log(head, "fault_declared", &format!("sector {n} before deadline {}'s cutoff: {why}", d.timing.index));
+                    }
+                }
+                Err(e) => {
+                    let _ = self.db.log(head, "fault_declaration_refused", &format!("sectors {numbers:?}: {e}"));
+                }
+            }
+        }
+        if !recoveries.is_empty() {
+            match self.send(Method::DeclareRecoveries { miner: self.miner(), sectors: recoveries.clone() }).await {
+                Ok(_) => {
+                    for n in &recoveries {
+                        Metrics::inc(&self.metrics.recoveries_declared);
+                        let _ = self.db.log(head, "recovery_declared", &format!("sector {n}: files healthy again"));
+                    }
+                }
+                Err(e) => {
+                    let _ = self.db.log(head, "recovery_refused", &format!("sectors {recoveries:?}: {e}"));
+                }
+            }
+        }
+        self.sched.lock().expect("sched").declared.insert(key);
+    }
+
+    async fn winning(&self, head: Epoch) {
+        let Ok(tickets) = self.chain.winning(self.miner()).await else {
+            return;
+        };
+        let newest = tickets.into_iter().filter(|t| !t.claimed && t.deadline > head).max_by_key(|t| t.epoch);
+        if let Some(t) = newest {
+            if !self.sched.lock().expect("sched").winning_tried.insert(t.epoch) {
+                return;
+            }
+            let dirs: Vec<PathBuf> = t.sectors.iter().map(|n| self.sector_dir(*n)).collect();
+            let params = self.params.clone();
+            let started = Instant::now();
+            let r = tokio::task::spawn_blocking(move || {
+                strata_prover::proof_file::prove_winning(&dirs, &t.randomness, &params).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            match r {
+                Ok(f) => {
+                    self.metrics.time(Timed::WinningPost, started.elapsed().as_millis() as u64);
+                    match self.send(Method::SubmitWinningPost { miner: self.miner(), epoch: t.epoch, proof: f.proofs[0].clone() }).await {
+                        Ok(_) => {
+                            Metrics::inc(&self.metrics.winning_submitted);
+                            let _ = self.db.log(head, "winning_post", &format!("epoch {}: reward {}", t.epoch, t.reward));
+                        }
+                        Err(e) => {
+                            let _ = self.db.log(head, "winning_post_refused", &format!("epoch {}: {e}", t.epoch));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = self.db.log(head, "winning_post_failed", &format!("epoch {}: {e}", t.epoch));
+                }
+            }
+        }
+    }
+}
+
+/// Sectors the chain has as faulty (for display).
+pub fn is_faulty(s: SectorStatus) -> bool {
+    matches!(s, SectorStatus::Faulty | SectorStatus::Recovering)
+}
