@@ -23,7 +23,13 @@ struct Bench {
 impl Bench {
     fn send(&mut self, key: &KeyPair, call: Method) {
         let n = self.nonces.entry(key.address().0).or_default();
-        let m = Message { from: key.address(), nonce: *n, call }.sign(key).unwrap();
+        let m = Message {
+            from: key.address(),
+            nonce: *n,
+            call,
+        }
+        .sign(key)
+        .unwrap();
         *n += 1;
         self.chain.submit_message(m).unwrap();
     }
@@ -40,16 +46,41 @@ fn populated() -> Bench {
     let mut g = Genesis::preset("devnet").unwrap();
     g.constants.min_sector_lifetime = 100;
     let chain = Chain::open(dir.path(), g.clone(), Box::new(HashVerifier), true).unwrap();
-    let mut b = Bench { _dir: dir, chain, nonces: Default::default() };
+    let mut b = Bench {
+        _dir: dir,
+        chain,
+        nonces: Default::default(),
+    };
     let faucet = devnet_faucet();
-    let owners: Vec<KeyPair> = (0..MINERS).map(|i| KeyPair::from_secret(&[i as u8 + 1; 32])).collect();
+    let owners: Vec<KeyPair> = (0..MINERS)
+        .map(|i| KeyPair::from_secret(&[i as u8 + 1; 32]))
+        .collect();
     for o in &owners {
-        b.send(&faucet, Method::Transfer { to: o.address(), amount: Token::whole(1000) });
+        b.send(
+            &faucet,
+            Method::Transfer {
+                to: o.address(),
+                amount: Token::whole(1000),
+            },
+        );
     }
     b.chain.step(1).unwrap();
     for (i, o) in owners.iter().enumerate() {
-        b.send(o, Method::CreateMiner { worker: o.address(), proof_type: 1, deal_endpoint: String::new() });
-        b.send(o, Method::AddMinerBalance { miner: 1000 + i as u64, amount: Token::whole(900) });
+        b.send(
+            o,
+            Method::CreateMiner {
+                worker: o.address(),
+                proof_type: 1,
+                deal_endpoint: String::new(),
+            },
+        );
+        b.send(
+            o,
+            Method::AddMinerBalance {
+                miner: 1000 + i as u64,
+                amount: Token::whole(900),
+            },
+        );
     }
     b.chain.step(1).unwrap();
     let ticket_epoch = b.chain.head_now().epoch;
@@ -73,17 +104,42 @@ fn populated() -> Bench {
     b.chain.step(1).unwrap();
     let pc = b.chain.head_now().epoch;
     b.chain.step(g.constants.seed_delay as u64).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     for (i, o) in owners.iter().enumerate() {
         let id = 1000 + i as u64;
         let seed = rt
-            .block_on(strata_chain_client::ChainApi::randomness(&b.chain, RandomnessTag::SealSeed, pc + g.constants.seed_delay, id))
+            .block_on(strata_chain_client::ChainApi::randomness(
+                &b.chain,
+                RandomnessTag::SealSeed,
+                pc + g.constants.seed_delay,
+                id,
+            ))
             .unwrap();
         for n in 0..SECTORS {
-            let ticket = rt.block_on(strata_chain_client::ChainApi::sector(&b.chain, id, n)).unwrap().ticket;
-            let inputs = SealPublicInputs { proof_type: 1, prover_id: id, sector_number: n, ticket, seed, comm_d: zero, comm_r: comm_r(n) };
+            let ticket = rt
+                .block_on(strata_chain_client::ChainApi::sector(&b.chain, id, n))
+                .unwrap()
+                .ticket;
+            let inputs = SealPublicInputs {
+                proof_type: 1,
+                prover_id: id,
+                sector_number: n,
+                ticket,
+                seed,
+                comm_d: zero,
+                comm_r: comm_r(n),
+            };
             let proof = HashVerifier::proof_for(&PublicData::Porep { inputs });
-            b.send(o, Method::ProveCommit { miner: id, sector_number: n, proofs: vec![proof] });
+            b.send(
+                o,
+                Method::ProveCommit {
+                    miner: id,
+                    sector_number: n,
+                    proofs: vec![proof],
+                },
+            );
         }
     }
     b.chain.step(1).unwrap();
@@ -94,11 +150,21 @@ fn bench(c: &mut Criterion) {
     let mut b = populated();
     let mut g = c.benchmark_group("chain 100 miners x 20 sectors");
     g.sample_size(20);
-    g.bench_function("apply an empty epoch (cron + commit)", |x| x.iter(|| b.chain.step_one().unwrap()));
+    g.bench_function("apply an empty epoch (cron + commit)", |x| {
+        x.iter(|| b.chain.step_one().unwrap())
+    });
     let faucet = devnet_faucet();
     let to = KeyPair::from_secret(&[200; 32]).address();
     g.bench_function("accept a transfer message", |x| {
-        x.iter(|| b.send(&faucet, Method::Transfer { to, amount: Token(1) }))
+        x.iter(|| {
+            b.send(
+                &faucet,
+                Method::Transfer {
+                    to,
+                    amount: Token(1),
+                },
+            )
+        })
     });
     g.finish();
 }

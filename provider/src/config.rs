@@ -34,6 +34,10 @@ pub struct ProviderConfig {
     pub min_start_delay: i64,
     /// Sealing jobs (seal, seal proof) run at most this many at once.
     pub max_parallel_jobs: usize,
+    /// Epochs to leave between WinningPoSt attempts (0: whenever the last one is done). A lone
+    /// miner on a devnet wins every epoch; a gap leaves the CPU to sealing and WindowPoSt.
+    #[serde(default)]
+    pub winning_min_interval: i64,
     /// Groth16 parameter directory (default: `$STRATA_PARAMS` or `~/.cache/strata/params`).
     #[serde(default)]
     pub params_dir: Option<PathBuf>,
@@ -80,8 +84,14 @@ impl ProviderConfig {
     /// Reads `home/config.toml`.
     pub fn load(home: &Path) -> Result<Self, ConfigError> {
         let path = config_path(home);
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Malformed { path, reason: e.to_string() })
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Malformed {
+            path,
+            reason: e.to_string(),
+        })
     }
 
     /// Writes `home/config.toml` atomically (temp file, fsync, rename).
@@ -90,10 +100,16 @@ impl ProviderConfig {
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(home)?;
             let tmp = home.join(".config.toml.tmp");
-            std::fs::write(&tmp, toml::to_string_pretty(self).expect("config serialises"))?;
+            std::fs::write(
+                &tmp,
+                toml::to_string_pretty(self).expect("config serialises"),
+            )?;
             std::fs::File::open(&tmp)?.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
-        write().map_err(|source| ConfigError::Write { path: path.clone(), source })
+        write().map_err(|source| ConfigError::Write {
+            path: path.clone(),
+            source,
+        })
     }
 }

@@ -141,7 +141,8 @@ fn sector_row(r: &rusqlite::Row) -> rusqlite::Result<SectorRow> {
     })
 }
 
-const SECTOR_COLS: &str = "number, step, deals, ticket_epoch, comm_r, comm_d, proofs, error, attempts, retry_at";
+const SECTOR_COLS: &str =
+    "number, step, deals, ticket_epoch, comm_r, comm_d, proofs, error, attempts, retry_at";
 
 impl Db {
     /// Opens (creating) the database.
@@ -161,7 +162,9 @@ impl Db {
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, epoch INTEGER NOT NULL, kind TEXT NOT NULL,
                 detail TEXT NOT NULL);",
         )?;
-        Ok(Db { conn: Mutex::new(conn) })
+        Ok(Db {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn c(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -169,7 +172,12 @@ impl Db {
     }
 
     /// Records an accepted deal.
-    pub fn insert_deal(&self, id: DealId, proposal: &SignedProposal, raw_len: u64) -> Result<(), DbError> {
+    pub fn insert_deal(
+        &self,
+        id: DealId,
+        proposal: &SignedProposal,
+        raw_len: u64,
+    ) -> Result<(), DbError> {
         self.c().execute(
             "INSERT OR REPLACE INTO deals (id, proposal, raw_len, sector) VALUES (?1, ?2, ?3, NULL)",
             params![id as i64, serde_json::to_string(proposal).expect("serialises"), raw_len as i64],
@@ -186,7 +194,11 @@ impl Db {
             Ok(DealRow {
                 id: r.get::<_, i64>(0)? as u64,
                 proposal: serde_json::from_str(&p).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e))
+                    rusqlite::Error::FromSqlConversionFailure(
+                        1,
+                        rusqlite::types::Type::Text,
+                        Box::new(e),
+                    )
                 })?,
                 raw_len: r.get::<_, i64>(2)? as u64,
                 sector: r.get::<_, Option<i64>>(3)?.map(|s| s as u64),
@@ -206,10 +218,16 @@ impl Db {
         let tx = c.transaction()?;
         tx.execute(
             "INSERT INTO sectors (number, step, deals) VALUES (?1, 'sealing', ?2)",
-            params![number as i64, serde_json::to_string(deals).expect("serialises")],
+            params![
+                number as i64,
+                serde_json::to_string(deals).expect("serialises")
+            ],
         )?;
         for d in deals {
-            tx.execute("UPDATE deals SET sector = ?1 WHERE id = ?2", params![number as i64, *d as i64])?;
+            tx.execute(
+                "UPDATE deals SET sector = ?1 WHERE id = ?2",
+                params![number as i64, *d as i64],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -217,14 +235,18 @@ impl Db {
 
     /// The next unused sector number.
     pub fn next_sector_number(&self) -> Result<u64, DbError> {
-        let n: Option<i64> = self.c().query_row("SELECT MAX(number) FROM sectors", [], |r| r.get(0))?;
+        let n: Option<i64> = self
+            .c()
+            .query_row("SELECT MAX(number) FROM sectors", [], |r| r.get(0))?;
         Ok(n.map(|n| n as u64 + 1).unwrap_or(1))
     }
 
     /// All sectors.
     pub fn sectors(&self) -> Result<Vec<SectorRow>, DbError> {
         let c = self.c();
-        let mut st = c.prepare(&format!("SELECT {SECTOR_COLS} FROM sectors ORDER BY number"))?;
+        let mut st = c.prepare(&format!(
+            "SELECT {SECTOR_COLS} FROM sectors ORDER BY number"
+        ))?;
         let rows = st.query_map([], sector_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -233,7 +255,11 @@ impl Db {
     pub fn sector(&self, number: u64) -> Result<Option<SectorRow>, DbError> {
         Ok(self
             .c()
-            .query_row(&format!("SELECT {SECTOR_COLS} FROM sectors WHERE number = ?1"), [number as i64], sector_row)
+            .query_row(
+                &format!("SELECT {SECTOR_COLS} FROM sectors WHERE number = ?1"),
+                [number as i64],
+                sector_row,
+            )
             .optional()?)
     }
 
@@ -259,7 +285,10 @@ impl Db {
 
     /// Logs a decision.
     pub fn log(&self, epoch: Epoch, kind: &str, detail: &str) -> Result<(), DbError> {
-        self.c().execute("INSERT INTO log (epoch, kind, detail) VALUES (?1, ?2, ?3)", params![epoch, kind, detail])?;
+        self.c().execute(
+            "INSERT INTO log (epoch, kind, detail) VALUES (?1, ?2, ?3)",
+            params![epoch, kind, detail],
+        )?;
         Ok(())
     }
 
@@ -268,7 +297,13 @@ impl Db {
         let c = self.c();
         let mut st = c.prepare("SELECT epoch, kind, detail FROM log ORDER BY seq DESC LIMIT ?1")?;
         let mut rows: Vec<LogRow> = st
-            .query_map([n as i64], |r| Ok(LogRow { epoch: r.get(0)?, kind: r.get(1)?, detail: r.get(2)? }))?
+            .query_map([n as i64], |r| {
+                Ok(LogRow {
+                    epoch: r.get(0)?,
+                    kind: r.get(1)?,
+                    detail: r.get(2)?,
+                })
+            })?
             .collect::<Result<_, _>>()?;
         rows.reverse();
         Ok(rows)

@@ -111,13 +111,20 @@ impl Provider {
             )));
         }
         let constants = chain.network().await?.constants;
-        let proof_type = ProofType::for_id(config.proof_type).map_err(|e| ProviderError::Other(e.to_string()))?;
+        let proof_type = ProofType::for_id(config.proof_type)
+            .map_err(|e| ProviderError::Other(e.to_string()))?;
         for d in ["sectors", "pieces", "parents"] {
-            std::fs::create_dir_all(home.join(d))
-                .map_err(|e| ProviderError::Other(format!("creating {}: {e}", home.join(d).display())))?;
+            std::fs::create_dir_all(home.join(d)).map_err(|e| {
+                ProviderError::Other(format!("creating {}: {e}", home.join(d).display()))
+            })?;
         }
         let db = db::Db::open(&home.join("provider.sqlite"))?;
-        let params = ParamsStore::new(config.params_dir.clone().unwrap_or_else(ParamsStore::default_dir));
+        let params = ParamsStore::new(
+            config
+                .params_dir
+                .clone()
+                .unwrap_or_else(ParamsStore::default_dir),
+        );
         Ok(Arc::new(Provider {
             jobs: Arc::new(tokio::sync::Semaphore::new(config.max_parallel_jobs.max(1))),
             config,
@@ -154,16 +161,23 @@ impl Provider {
 
     /// The parent cache directory.
     pub fn parent_cache(&self) -> PathBuf {
-        self.config.parent_cache.clone().unwrap_or_else(|| self.home.join("parents"))
+        self.config
+            .parent_cache
+            .clone()
+            .unwrap_or_else(|| self.home.join("parents"))
     }
 
     /// Signs `call` with the worker key and its next nonce, and submits it (one at a time).
     pub async fn send(&self, call: Method) -> Result<String, ChainError> {
         let _g = self.send_lock.lock().await;
         let nonce = self.chain.account(self.worker.address()).await?.nonce;
-        let msg = Message { from: self.worker.address(), nonce, call }
-            .sign(&self.worker)
-            .map_err(|e| ChainError::internal(e.to_string()))?;
+        let msg = Message {
+            from: self.worker.address(),
+            nonce,
+            call,
+        }
+        .sign(&self.worker)
+        .map_err(|e| ChainError::internal(e.to_string()))?;
         self.chain.submit(msg).await
     }
 
@@ -182,7 +196,10 @@ impl Provider {
 
     /// Runs the daemon: the deal endpoint and metrics on `listener`, the pipeline and the
     /// scheduler on their own loops, until the future is dropped.
-    pub async fn run(self: Arc<Self>, listener: tokio::net::TcpListener) -> Result<(), ProviderError> {
+    pub async fn run(
+        self: Arc<Self>,
+        listener: tokio::net::TcpListener,
+    ) -> Result<(), ProviderError> {
         let tick = std::time::Duration::from_millis((self.constants.block_time_ms / 2).max(50));
         let p = self.clone();
         let pipeline = tokio::spawn(async move {
@@ -199,7 +216,9 @@ impl Provider {
             }
         });
         let server = axum::serve(listener, server::router(self.clone()));
-        let r = server.await.map_err(|e| ProviderError::Other(format!("deal endpoint: {e}")));
+        let r = server
+            .await
+            .map_err(|e| ProviderError::Other(format!("deal endpoint: {e}")));
         pipeline.abort();
         scheduler.abort();
         r

@@ -57,22 +57,62 @@ impl Metrics {
     pub fn render(&self, gauges: &[(String, String, f64)]) -> String {
         let mut out = String::new();
         let counters = [
-            ("strata_posts_submitted_total", &self.posts_submitted, "WindowPoSt partitions submitted"),
-            ("strata_posts_missed_total", &self.posts_missed, "deadline windows closed without our post"),
-            ("strata_sectors_skipped_total", &self.sectors_skipped, "sectors skipped as faulty in posts"),
-            ("strata_winning_posts_total", &self.winning_submitted, "WinningPoSts submitted"),
-            ("strata_faults_declared_total", &self.faults_declared, "sectors declared faulty"),
-            ("strata_recoveries_declared_total", &self.recoveries_declared, "sectors declared recovered"),
-            ("strata_step_failures_total", &self.step_failures, "pipeline step failures"),
+            (
+                "strata_posts_submitted_total",
+                &self.posts_submitted,
+                "WindowPoSt partitions submitted",
+            ),
+            (
+                "strata_posts_missed_total",
+                &self.posts_missed,
+                "deadline windows closed without our post",
+            ),
+            (
+                "strata_sectors_skipped_total",
+                &self.sectors_skipped,
+                "sectors skipped as faulty in posts",
+            ),
+            (
+                "strata_winning_posts_total",
+                &self.winning_submitted,
+                "WinningPoSts submitted",
+            ),
+            (
+                "strata_faults_declared_total",
+                &self.faults_declared,
+                "sectors declared faulty",
+            ),
+            (
+                "strata_recoveries_declared_total",
+                &self.recoveries_declared,
+                "sectors declared recovered",
+            ),
+            (
+                "strata_step_failures_total",
+                &self.step_failures,
+                "pipeline step failures",
+            ),
         ];
         for (name, c, help) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.load(Ordering::Relaxed)
+            );
         }
         let _ = writeln!(out, "# HELP strata_proof_seconds time spent per operation\n# TYPE strata_proof_seconds summary");
         for (i, what) in TIMED.iter().enumerate() {
             let (sum, n) = &self.durations[i];
-            let _ = writeln!(out, "strata_proof_seconds_sum{{op=\"{what}\"}} {}", sum.load(Ordering::Relaxed) as f64 / 1000.0);
-            let _ = writeln!(out, "strata_proof_seconds_count{{op=\"{what}\"}} {}", n.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "strata_proof_seconds_sum{{op=\"{what}\"}} {}",
+                sum.load(Ordering::Relaxed) as f64 / 1000.0
+            );
+            let _ = writeln!(
+                out,
+                "strata_proof_seconds_count{{op=\"{what}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
         }
         let mut last = String::new();
         for (name, labels, v) in gauges {

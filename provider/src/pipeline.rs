@@ -56,7 +56,12 @@ impl Provider {
 
     /// Packs deals not yet in a sector, largest first, into as few sectors as fit.
     fn pack(&self) -> Result<(), crate::db::DbError> {
-        let mut todo: Vec<_> = self.db.deals()?.into_iter().filter(|d| d.sector.is_none()).collect();
+        let mut todo: Vec<_> = self
+            .db
+            .deals()?
+            .into_iter()
+            .filter(|d| d.sector.is_none())
+            .collect();
         if todo.is_empty() {
             return Ok(());
         }
@@ -83,7 +88,9 @@ impl Provider {
             let n = self.db.next_sector_number()?;
             let ids: Vec<u64> = g.iter().map(|x| x.0).collect();
             self.db.new_sector(n, &ids)?;
-            let _ = self.db.log(0, "packed", &format!("sector {n}: deals {ids:?}"));
+            let _ = self
+                .db
+                .log(0, "packed", &format!("sector {n}: deals {ids:?}"));
             tracing::info!(sector = n, deals = ?ids, "deals packed into a sector");
         }
         Ok(())
@@ -96,7 +103,16 @@ impl Provider {
         s.error = Some(format!("{}: {err}", s.step.as_str()));
         s.retry_at = head + (1i64 << s.attempts.min(6));
         tracing::warn!(sector = s.number, step = s.step.as_str(), attempt = s.attempts, %err, "pipeline step failed");
-        let _ = self.db.log(head, "step_failed", &format!("sector {} {}: {err} (attempt {})", s.number, s.step.as_str(), s.attempts));
+        let _ = self.db.log(
+            head,
+            "step_failed",
+            &format!(
+                "sector {} {}: {err} (attempt {})",
+                s.number,
+                s.step.as_str(),
+                s.attempts
+            ),
+        );
         if s.attempts >= MAX_ATTEMPTS {
             s.step = Step::Failed;
         }
@@ -106,7 +122,12 @@ impl Provider {
     }
 
     fn advance(&self, mut s: SectorRow, step: Step) -> Result<(), String> {
-        tracing::info!(sector = s.number, from = s.step.as_str(), to = step.as_str(), "sector advanced");
+        tracing::info!(
+            sector = s.number,
+            from = s.step.as_str(),
+            to = step.as_str(),
+            "sector advanced"
+        );
         s.step = step;
         s.error = None;
         s.attempts = 0;
@@ -121,7 +142,12 @@ impl Provider {
         }
         let p = self.clone();
         let h = tokio::spawn(async move {
-            let permit = p.jobs.clone().acquire_owned().await.expect("semaphore open");
+            let permit = p
+                .jobs
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore open");
             let head = p.chain.head().await.map(|h| h.epoch).unwrap_or(0);
             if let Ok(Some(s)) = p.db.sector(n) {
                 let r = match s.step {
@@ -142,7 +168,9 @@ impl Provider {
     async fn seal_job(self: &Arc<Self>, mut s: SectorRow, head: Epoch) -> Result<(), String> {
         let dir = self.sector_dir(s.number);
         // A fresh ticket unless the recorded one is still young enough to pre-commit with.
-        let young = s.ticket_epoch.is_some_and(|t| head - t < self.constants.max_ticket_age / 2);
+        let young = s
+            .ticket_epoch
+            .is_some_and(|t| head - t < self.constants.max_ticket_age / 2);
         if !young {
             s.ticket_epoch = Some(head);
             self.db.update_sector(&s).map_err(|e| e.to_string())?;
@@ -156,7 +184,12 @@ impl Provider {
         let deals: Vec<_> = s
             .deals
             .iter()
-            .map(|d| self.db.deal(*d).map_err(|e| e.to_string())?.ok_or(format!("deal {d} missing")))
+            .map(|d| {
+                self.db
+                    .deal(*d)
+                    .map_err(|e| e.to_string())?
+                    .ok_or(format!("deal {d} missing"))
+            })
             .collect::<Result<_, _>>()?;
         let cfg = SealConfig {
             proof_type: self.proof_type,
@@ -165,7 +198,10 @@ impl Provider {
             ticket,
             parent_cache_dir: self.parent_cache(),
         };
-        let pieces: Vec<(std::path::PathBuf, u64)> = deals.iter().map(|d| (self.piece_path(d.id), d.raw_len)).collect();
+        let pieces: Vec<(std::path::PathBuf, u64)> = deals
+            .iter()
+            .map(|d| (self.piece_path(d.id), d.raw_len))
+            .collect();
         let started = Instant::now();
         let d2 = dir.clone();
         let meta = tokio::task::spawn_blocking(move || -> Result<SectorMeta, String> {
@@ -173,25 +209,36 @@ impl Provider {
                 if m.ticket == ticket {
                     return Ok(m); // sealed before a restart
                 }
-                std::fs::remove_dir_all(&d2).map_err(|e| format!("removing a stale sector: {e}"))?;
+                std::fs::remove_dir_all(&d2)
+                    .map_err(|e| format!("removing a stale sector: {e}"))?;
             }
             let readers = pieces
                 .iter()
                 .map(|(p, len)| {
-                    let f = std::fs::File::open(p).map_err(|e| format!("piece {}: {e}", p.display()))?;
-                    Ok(PieceSource { reader: Box::new(std::io::BufReader::new(f)), len: *len })
+                    let f = std::fs::File::open(p)
+                        .map_err(|e| format!("piece {}: {e}", p.display()))?;
+                    Ok(PieceSource {
+                        reader: Box::new(std::io::BufReader::new(f)),
+                        len: *len,
+                    })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             seal(&cfg, readers, &d2, &NoProgress).map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| format!("seal job: {e}"))??;
-        self.metrics.time(Timed::Seal, started.elapsed().as_millis() as u64);
+        self.metrics
+            .time(Timed::Seal, started.elapsed().as_millis() as u64);
         let infos: Vec<PieceInfo> = deals
             .iter()
-            .map(|d| PieceInfo { comm_p: d.proposal.proposal.piece_cid, padded_size: d.proposal.proposal.piece_size, raw_len: 0 })
+            .map(|d| PieceInfo {
+                comm_p: d.proposal.proposal.piece_cid,
+                padded_size: d.proposal.proposal.piece_size,
+                raw_len: 0,
+            })
             .collect();
-        let expect = strata_sealer::comm_d_from_pieces(self.proof_type.sector_size, &infos).map_err(|e| e.to_string())?;
+        let expect = strata_sealer::comm_d_from_pieces(self.proof_type.sector_size, &infos)
+            .map_err(|e| e.to_string())?;
         if expect != meta.comm_d {
             return Err("the sealed data's CommD differs from the deals' pieces".into());
         }
@@ -205,7 +252,10 @@ impl Provider {
             if info.status == SectorStatus::Precommitted {
                 return self.advance(s, Step::WaitSeed);
             }
-            return Err(format!("the chain already has sector {} as {:?}", s.number, info.status));
+            return Err(format!(
+                "the chain already has sector {} as {:?}",
+                s.number, info.status
+            ));
         }
         let c = &self.constants;
         let deal_end = s
@@ -228,12 +278,18 @@ impl Provider {
         };
         match self.send(call).await {
             Ok(id) => {
-                let _ = self.db.log(head, "precommit", &format!("sector {}: message {id}", s.number));
+                let _ = self.db.log(
+                    head,
+                    "precommit",
+                    &format!("sector {}: message {id}", s.number),
+                );
                 self.advance(s, Step::WaitSeed)
             }
             Err(e) if e.kind == ErrorKind::TooLate && e.message.contains("ticket") => {
                 // The ticket aged out while waiting: seal again with a new one.
-                let _ = self.db.log(head, "reseal", &format!("sector {}: {e}", s.number));
+                let _ = self
+                    .db
+                    .log(head, "reseal", &format!("sector {}: {e}", s.number));
                 let _ = std::fs::remove_dir_all(self.sector_dir(s.number));
                 let mut s = s;
                 s.ticket_epoch = None;
@@ -244,17 +300,27 @@ impl Provider {
     }
 
     async fn wait_seed(&self, s: SectorRow, head: Epoch) -> Result<(), String> {
-        let info = self.chain.sector(self.miner(), s.number).await.map_err(|e| e.to_string())?;
+        let info = self
+            .chain
+            .sector(self.miner(), s.number)
+            .await
+            .map_err(|e| e.to_string())?;
         match info.status {
             SectorStatus::Precommitted if head >= info.seed_epoch => self.advance(s, Step::Proving),
             SectorStatus::Precommitted => Ok(()),
             SectorStatus::PrecommitExpired => self.advance(s, Step::Removed),
-            other => Err(format!("sector is {other:?} on chain while waiting for the seed")),
+            other => Err(format!(
+                "sector is {other:?} on chain while waiting for the seed"
+            )),
         }
     }
 
     async fn proof_job(&self, mut s: SectorRow) -> Result<(), String> {
-        let info = self.chain.sector(self.miner(), s.number).await.map_err(|e| e.to_string())?;
+        let info = self
+            .chain
+            .sector(self.miner(), s.number)
+            .await
+            .map_err(|e| e.to_string())?;
         let seed = self
             .chain
             .randomness(RandomnessTag::SealSeed, info.seed_epoch, self.miner())
@@ -263,26 +329,42 @@ impl Provider {
         let dir = self.sector_dir(s.number);
         let params = self.params.clone();
         let started = Instant::now();
-        let file = tokio::task::spawn_blocking(move || strata_prover::proof_file::prove_seal(&dir, &seed, &params))
-            .await
-            .map_err(|e| format!("proof job: {e}"))?
-            .map_err(|e| e.to_string())?;
-        self.metrics.time(Timed::SealProof, started.elapsed().as_millis() as u64);
+        let file = tokio::task::spawn_blocking(move || {
+            strata_prover::proof_file::prove_seal(&dir, &seed, &params)
+        })
+        .await
+        .map_err(|e| format!("proof job: {e}"))?
+        .map_err(|e| e.to_string())?;
+        self.metrics
+            .time(Timed::SealProof, started.elapsed().as_millis() as u64);
         s.proofs = Some(file.proofs);
         self.advance(s, Step::ProveCommit)
     }
 
     async fn prove_commit(&self, s: SectorRow) -> Result<(), String> {
-        let info = self.chain.sector(self.miner(), s.number).await.map_err(|e| e.to_string())?;
+        let info = self
+            .chain
+            .sector(self.miner(), s.number)
+            .await
+            .map_err(|e| e.to_string())?;
         if info.status != SectorStatus::Precommitted {
             return self.advance(s, Step::WaitActive);
         }
         let proofs = s.proofs.clone().ok_or("no seal proof recorded")?;
-        match self.send(Method::ProveCommit { miner: self.miner(), sector_number: s.number, proofs }).await {
+        match self
+            .send(Method::ProveCommit {
+                miner: self.miner(),
+                sector_number: s.number,
+                proofs,
+            })
+            .await
+        {
             Ok(_) => self.advance(s, Step::WaitActive),
             Err(e) if e.kind == ErrorKind::InvalidProof => {
                 // Prove again (a corrupt replica then shows up in the vanilla self-check).
-                let _ = self.db.log(0, "reprove", &format!("sector {}: {e}", s.number));
+                let _ = self
+                    .db
+                    .log(0, "reprove", &format!("sector {}: {e}", s.number));
                 let mut s = s;
                 s.proofs = None;
                 s.attempts += 1;
@@ -299,12 +381,17 @@ impl Provider {
     }
 
     async fn follow_chain(&self, s: SectorRow) -> Result<(), String> {
-        let info = self.chain.sector(self.miner(), s.number).await.map_err(|e| e.to_string())?;
+        let info = self
+            .chain
+            .sector(self.miner(), s.number)
+            .await
+            .map_err(|e| e.to_string())?;
         match (s.step, info.status) {
             (Step::WaitActive, SectorStatus::Active) => self.advance(s, Step::Active),
-            (_, SectorStatus::Terminated | SectorStatus::Expired | SectorStatus::PrecommitExpired) => {
-                self.advance(s, Step::Removed)
-            }
+            (
+                _,
+                SectorStatus::Terminated | SectorStatus::Expired | SectorStatus::PrecommitExpired,
+            ) => self.advance(s, Step::Removed),
             _ => Ok(()),
         }
     }

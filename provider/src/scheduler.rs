@@ -18,6 +18,7 @@ use strata_primitives::node::Node;
 pub struct SchedState {
     windows: HashMap<u64, Window>,
     winning_tried: HashSet<Epoch>,
+    last_winning: Option<Epoch>,
     declared: HashSet<(u64, Epoch)>,
 }
 
@@ -36,7 +37,10 @@ pub fn sector_healthy(dir: &std::path::Path, randomness: &Node) -> Result<(), St
 impl Provider {
     /// One round of proving work.
     pub async fn scheduler_tick(self: &Arc<Self>) {
-        let (head, deadlines) = match (self.chain.head().await, self.chain.deadlines(self.miner()).await) {
+        let (head, deadlines) = match (
+            self.chain.head().await,
+            self.chain.deadlines(self.miner()).await,
+        ) {
             (Ok(h), Ok(d)) => (h, d),
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!(%e, "chain unreachable; scheduler waits");
@@ -56,18 +60,26 @@ impl Provider {
         }
         // WinningPoSt on its own task, one at a time, newest win first: it must never hold up
         // a WindowPoSt (a lone devnet miner wins every epoch; most wins are simply let go).
-        if !self.winning_busy.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        if !self
+            .winning_busy
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
             let p = self.clone();
             let h = tokio::spawn(async move {
                 p.winning(head.epoch).await;
-                p.winning_busy.store(false, std::sync::atomic::Ordering::Release);
+                p.winning_busy
+                    .store(false, std::sync::atomic::Ordering::Release);
             });
             self.handles.lock().expect("handles").push(h);
         }
     }
 
     fn track_window(&self, d: &DeadlineInfo, head: Epoch) {
-        let needed = d.partitions.iter().filter(|p| !p.sectors.is_empty()).count();
+        let needed = d
+            .partitions
+            .iter()
+            .filter(|p| !p.sectors.is_empty())
+            .count();
         let mut st = self.sched.lock().expect("sched");
         let w = st.windows.entry(d.timing.index).or_default();
         if w.open != d.timing.open {
@@ -84,7 +96,11 @@ impl Provider {
                 tracing::warn!("{msg}");
                 let _ = self.db.log(head, "post_missed", &msg);
             }
-            *w = Window { open: d.timing.open, needed, submitted: HashSet::new() };
+            *w = Window {
+                open: d.timing.open,
+                needed,
+                submitted: HashSet::new(),
+            };
         } else {
             w.needed = needed;
         }
@@ -92,49 +108,83 @@ impl Provider {
 
     async fn prove_deadline(self: &Arc<Self>, d: &DeadlineInfo, head: Epoch) {
         let t = &d.timing;
-        let randomness = match self.chain.randomness(RandomnessTag::WindowPost, t.challenge, self.miner()).await {
+        let randomness = match self
+            .chain
+            .randomness(RandomnessTag::WindowPost, t.challenge, self.miner())
+            .await
+        {
             Ok(r) => r,
             Err(e) => return tracing::warn!(%e, "no WindowPoSt randomness yet"),
         };
         for p in &d.partitions {
-            let done = self.sched.lock().expect("sched").windows.get(&t.index).is_some_and(|w| w.submitted.contains(&p.index));
+            let done = self
+                .sched
+                .lock()
+                .expect("sched")
+                .windows
+                .get(&t.index)
+                .is_some_and(|w| w.submitted.contains(&p.index));
             if p.sectors.is_empty() || p.proven || done {
                 continue;
             }
-            let proving: Vec<u64> = p.sectors.iter().copied().filter(|n| !p.faulty.contains(n)).collect();
+            let proving: Vec<u64> = p
+                .sectors
+                .iter()
+                .copied()
+                .filter(|n| !p.faulty.contains(n))
+                .collect();
             let dirs: Vec<PathBuf> = proving.iter().map(|n| self.sector_dir(*n)).collect();
             let params = self.params.clone();
             let started = Instant::now();
             let r = if dirs.is_empty() {
-                Err("no sector to prove".to_string())
+                Err("every sector in it is already faulty on chain".to_string())
             } else {
                 tokio::task::spawn_blocking(move || {
-                    strata_prover::proof_file::prove_window(&dirs, &randomness, &params).map_err(|e| e.to_string())
+                    strata_prover::proof_file::prove_window(&dirs, &randomness, &params)
+                        .map_err(|e| e.to_string())
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()))
             };
             let (proof, skipped) = match r {
                 Ok(f) => {
-                    self.metrics.time(Timed::WindowPost, started.elapsed().as_millis() as u64);
+                    self.metrics
+                        .time(Timed::WindowPost, started.elapsed().as_millis() as u64);
                     let skipped = f.faulty_sectors();
-                    if let strata_prover::proof_file::PublicData::Window { faulty, .. } = &f.public {
+                    if let strata_prover::proof_file::PublicData::Window { faulty, .. } = &f.public
+                    {
                         for x in faulty {
-                            let msg = format!("deadline {} sector {} skipped: {}", t.index, x.sector_number, x.reason);
+                            let msg = format!(
+                                "deadline {} sector {} skipped: {}",
+                                t.index, x.sector_number, x.reason
+                            );
                             let _ = self.db.log(head, "post_skipped", &msg);
                         }
                     }
                     (Some(f.proofs[0].clone()), skipped)
                 }
                 Err(e) => {
-                    let _ = self.db.log(head, "post_skipped", &format!("deadline {} partition {}: every sector skipped: {e}", t.index, p.index));
+                    let _ = self.db.log(
+                        head,
+                        "post_skipped",
+                        &format!(
+                            "deadline {} partition {}: nothing proven: {e}",
+                            t.index, p.index
+                        ),
+                    );
                     (None, proving.clone())
                 }
             };
             for _ in &skipped {
                 Metrics::inc(&self.metrics.sectors_skipped);
             }
-            let call = Method::SubmitWindowPost { miner: self.miner(), deadline: t.index, partition: p.index, skipped: skipped.clone(), proof };
+            let call = Method::SubmitWindowPost {
+                miner: self.miner(),
+                deadline: t.index,
+                partition: p.index,
+                skipped: skipped.clone(),
+                proof,
+            };
             match self.send(call).await {
                 Ok(id) => {
                     Metrics::inc(&self.metrics.posts_submitted);
@@ -147,7 +197,11 @@ impl Provider {
                 }
                 Err(e) => {
                     tracing::error!(%e, deadline = t.index, "WindowPoSt refused");
-                    let _ = self.db.log(head, "post_refused", &format!("deadline {} partition {}: {e}", t.index, p.index));
+                    let _ = self.db.log(
+                        head,
+                        "post_refused",
+                        &format!("deadline {} partition {}: {e}", t.index, p.index),
+                    );
                 }
             }
         }
@@ -164,7 +218,9 @@ impl Provider {
             for n in &p.sectors {
                 let dir = self.sector_dir(*n);
                 let b = *beacon;
-                let healthy = tokio::task::spawn_blocking(move || sector_healthy(&dir, &b)).await.unwrap_or_else(|e| Err(e.to_string()));
+                let healthy = tokio::task::spawn_blocking(move || sector_healthy(&dir, &b))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
                 let faulty = p.faulty.contains(n);
                 let recovering = p.recovering.contains(n);
                 match (&healthy, faulty, recovering) {
@@ -176,28 +232,59 @@ impl Provider {
         }
         if !faults.is_empty() {
             let numbers: Vec<u64> = faults.iter().map(|f| f.0).collect();
-            match self.send(Method::DeclareFaults { miner: self.miner(), sectors: numbers.clone() }).await {
+            match self
+                .send(Method::DeclareFaults {
+                    miner: self.miner(),
+                    sectors: numbers.clone(),
+                })
+                .await
+            {
                 Ok(_) => {
                     for (n, why) in &faults {
                         Metrics::inc(&self.metrics.faults_declared);
-                        let _ = self.db.log(head, "fault_declared", &format!("sector {n} before deadline {}'s cutoff: {why}", d.timing.index));
+                        let _ = self.db.log(
+                            head,
+                            "fault_declared",
+                            &format!(
+                                "sector {n} before deadline {}'s cutoff: {why}",
+                                d.timing.index
+                            ),
+                        );
                     }
                 }
                 Err(e) => {
-                    let _ = self.db.log(head, "fault_declaration_refused", &format!("sectors {numbers:?}: {e}"));
+                    let _ = self.db.log(
+                        head,
+                        "fault_declaration_refused",
+                        &format!("sectors {numbers:?}: {e}"),
+                    );
                 }
             }
         }
         if !recoveries.is_empty() {
-            match self.send(Method::DeclareRecoveries { miner: self.miner(), sectors: recoveries.clone() }).await {
+            match self
+                .send(Method::DeclareRecoveries {
+                    miner: self.miner(),
+                    sectors: recoveries.clone(),
+                })
+                .await
+            {
                 Ok(_) => {
                     for n in &recoveries {
                         Metrics::inc(&self.metrics.recoveries_declared);
-                        let _ = self.db.log(head, "recovery_declared", &format!("sector {n}: files healthy again"));
+                        let _ = self.db.log(
+                            head,
+                            "recovery_declared",
+                            &format!("sector {n}: files healthy again"),
+                        );
                     }
                 }
                 Err(e) => {
-                    let _ = self.db.log(head, "recovery_refused", &format!("sectors {recoveries:?}: {e}"));
+                    let _ = self.db.log(
+                        head,
+                        "recovery_refused",
+                        &format!("sectors {recoveries:?}: {e}"),
+                    );
                 }
             }
         }
@@ -208,34 +295,66 @@ impl Provider {
         let Ok(tickets) = self.chain.winning(self.miner()).await else {
             return;
         };
-        let newest = tickets.into_iter().filter(|t| !t.claimed && t.deadline > head).max_by_key(|t| t.epoch);
+        let newest = tickets
+            .into_iter()
+            .filter(|t| !t.claimed && t.deadline > head)
+            .max_by_key(|t| t.epoch);
         if let Some(t) = newest {
-            if !self.sched.lock().expect("sched").winning_tried.insert(t.epoch) {
-                return;
+            {
+                let mut st = self.sched.lock().expect("sched");
+                if st
+                    .last_winning
+                    .is_some_and(|l| head - l < self.config.winning_min_interval)
+                    || !st.winning_tried.insert(t.epoch)
+                {
+                    return;
+                }
+                st.last_winning = Some(head);
             }
             let dirs: Vec<PathBuf> = t.sectors.iter().map(|n| self.sector_dir(*n)).collect();
             let params = self.params.clone();
             let started = Instant::now();
             let r = tokio::task::spawn_blocking(move || {
-                strata_prover::proof_file::prove_winning(&dirs, &t.randomness, &params).map_err(|e| e.to_string())
+                strata_prover::proof_file::prove_winning(&dirs, &t.randomness, &params)
+                    .map_err(|e| e.to_string())
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
             match r {
                 Ok(f) => {
-                    self.metrics.time(Timed::WinningPost, started.elapsed().as_millis() as u64);
-                    match self.send(Method::SubmitWinningPost { miner: self.miner(), epoch: t.epoch, proof: f.proofs[0].clone() }).await {
+                    self.metrics
+                        .time(Timed::WinningPost, started.elapsed().as_millis() as u64);
+                    match self
+                        .send(Method::SubmitWinningPost {
+                            miner: self.miner(),
+                            epoch: t.epoch,
+                            proof: f.proofs[0].clone(),
+                        })
+                        .await
+                    {
                         Ok(_) => {
                             Metrics::inc(&self.metrics.winning_submitted);
-                            let _ = self.db.log(head, "winning_post", &format!("epoch {}: reward {}", t.epoch, t.reward));
+                            let _ = self.db.log(
+                                head,
+                                "winning_post",
+                                &format!("epoch {}: reward {}", t.epoch, t.reward),
+                            );
                         }
                         Err(e) => {
-                            let _ = self.db.log(head, "winning_post_refused", &format!("epoch {}: {e}", t.epoch));
+                            let _ = self.db.log(
+                                head,
+                                "winning_post_refused",
+                                &format!("epoch {}: {e}", t.epoch),
+                            );
                         }
                     }
                 }
                 Err(e) => {
-                    let _ = self.db.log(head, "winning_post_failed", &format!("epoch {}: {e}", t.epoch));
+                    let _ = self.db.log(
+                        head,
+                        "winning_post_failed",
+                        &format!("epoch {}: {e}", t.epoch),
+                    );
                 }
             }
         }

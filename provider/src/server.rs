@@ -42,38 +42,72 @@ fn reject(code: StatusCode, msg: impl Into<String>) -> Reject {
     (code, Json(json!({ "error": msg })))
 }
 
-async fn upload(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Body) -> Result<Json<Value>, Reject> {
+async fn upload(
+    State(p): State<Arc<Provider>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, Reject> {
     let proposal: SignedProposal = headers
         .get(PROPOSAL_HEADER)
         .and_then(|h| h.to_str().ok())
-        .ok_or_else(|| reject(StatusCode::BAD_REQUEST, format!("missing {PROPOSAL_HEADER} header")))
+        .ok_or_else(|| {
+            reject(
+                StatusCode::BAD_REQUEST,
+                format!("missing {PROPOSAL_HEADER} header"),
+            )
+        })
         .and_then(|s| {
-            serde_json::from_str(s).map_err(|e| reject(StatusCode::BAD_REQUEST, format!("malformed proposal: {e}")))
+            serde_json::from_str(s)
+                .map_err(|e| reject(StatusCode::BAD_REQUEST, format!("malformed proposal: {e}")))
         })?;
-    p.check_proposal(&proposal).await.map_err(|m| reject(StatusCode::UNPROCESSABLE_ENTITY, m))?;
+    p.check_proposal(&proposal)
+        .await
+        .map_err(|m| reject(StatusCode::UNPROCESSABLE_ENTITY, m))?;
     let piece = proposal.proposal.piece_size;
     let max_len = piece / 128 * 127;
-    let tmp = p.home.join("pieces").join(format!(".upload-{}.tmp", hex::encode(&blake3::hash(proposal.signature.as_bytes()).as_bytes()[..8])));
+    let tmp = p.home.join("pieces").join(format!(
+        ".upload-{}.tmp",
+        hex::encode(&blake3::hash(proposal.signature.as_bytes()).as_bytes()[..8])
+    ));
     let cleanup = |e: Reject| {
         let _ = std::fs::remove_file(&tmp);
         e
     };
-    let mut f = tokio::fs::File::create(&tmp)
-        .await
-        .map_err(|e| reject(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot store the upload: {e}")))?;
+    let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| {
+        reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store the upload: {e}"),
+        )
+    })?;
     let mut len = 0u64;
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| cleanup(reject(StatusCode::BAD_REQUEST, format!("upload cut off after {len} bytes: {e}"))))?;
+        let chunk = chunk.map_err(|e| {
+            cleanup(reject(
+                StatusCode::BAD_REQUEST,
+                format!("upload cut off after {len} bytes: {e}"),
+            ))
+        })?;
         len += chunk.len() as u64;
         if len > max_len {
-            return Err(cleanup(reject(StatusCode::PAYLOAD_TOO_LARGE, format!("more than {max_len} bytes for a {piece}-byte piece"))));
+            return Err(cleanup(reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("more than {max_len} bytes for a {piece}-byte piece"),
+            )));
         }
-        f.write_all(&chunk)
-            .await
-            .map_err(|e| cleanup(reject(StatusCode::INTERNAL_SERVER_ERROR, format!("writing the upload: {e}"))))?;
+        f.write_all(&chunk).await.map_err(|e| {
+            cleanup(reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("writing the upload: {e}"),
+            ))
+        })?;
     }
-    f.sync_all().await.map_err(|e| cleanup(reject(StatusCode::INTERNAL_SERVER_ERROR, format!("fsync: {e}"))))?;
+    f.sync_all().await.map_err(|e| {
+        cleanup(reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("fsync: {e}"),
+        ))
+    })?;
     drop(f);
     if len == 0 {
         return Err(cleanup(reject(StatusCode::BAD_REQUEST, "empty upload")));
@@ -85,7 +119,12 @@ async fn upload(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Body) 
     })
     .await
     .map_err(|e| cleanup(reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))?
-    .map_err(|e| cleanup(reject(StatusCode::BAD_REQUEST, format!("cannot compute CommP: {e}"))))?;
+    .map_err(|e| {
+        cleanup(reject(
+            StatusCode::BAD_REQUEST,
+            format!("cannot compute CommP: {e}"),
+        ))
+    })?;
     if info.comm_p != proposal.proposal.piece_cid || info.padded_size != piece {
         return Err(cleanup(reject(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -98,25 +137,43 @@ async fn upload(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Body) 
         )));
     }
     let msg = p
-        .send(Method::PublishDeals { miner: p.miner(), deals: vec![proposal.clone()] })
+        .send(Method::PublishDeals {
+            miner: p.miner(),
+            deals: vec![proposal.clone()],
+        })
         .await
-        .map_err(|e| cleanup(reject(StatusCode::UNPROCESSABLE_ENTITY, format!("publishing on chain: {e}"))))?;
-    let receipt = p
-        .chain
-        .receipt(msg.clone())
-        .await
-        .map_err(|e| cleanup(reject(StatusCode::BAD_GATEWAY, format!("reading the receipt: {e}"))))?;
+        .map_err(|e| {
+            cleanup(reject(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("publishing on chain: {e}"),
+            ))
+        })?;
+    let receipt = p.chain.receipt(msg.clone()).await.map_err(|e| {
+        cleanup(reject(
+            StatusCode::BAD_GATEWAY,
+            format!("reading the receipt: {e}"),
+        ))
+    })?;
     let id = receipt.result["deals"][0]
         .as_u64()
         .ok_or_else(|| cleanup(reject(StatusCode::BAD_GATEWAY, "the receipt names no deal")))?;
     let dest = p.piece_path(id);
-    std::fs::rename(&tmp, &dest).map_err(|e| cleanup(reject(StatusCode::INTERNAL_SERVER_ERROR, format!("storing the piece: {e}"))))?;
+    std::fs::rename(&tmp, &dest).map_err(|e| {
+        cleanup(reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("storing the piece: {e}"),
+        ))
+    })?;
     if let Ok(d) = std::fs::File::open(p.home.join("pieces")) {
         let _ = d.sync_all();
     }
     p.db.insert_deal(id, &proposal, len)
         .map_err(|e| reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let _ = p.db.log(receipt.epoch.unwrap_or(0), "deal_accepted", &format!("deal {id}: {len} bytes from {}", proposal.proposal.client));
+    let _ = p.db.log(
+        receipt.epoch.unwrap_or(0),
+        "deal_accepted",
+        &format!("deal {id}: {len} bytes from {}", proposal.proposal.client),
+    );
     tracing::info!(deal = id, bytes = len, "deal accepted and published");
     Ok(Json(json!({ "deal_id": id, "message": msg, "bytes": len })))
 }
@@ -124,7 +181,13 @@ async fn upload(State(p): State<Arc<Provider>>, headers: HeaderMap, body: Body) 
 async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Response {
     let deal = match p.db.deal(id) {
         Ok(Some(d)) => d,
-        Ok(None) => return reject(StatusCode::NOT_FOUND, format!("this provider holds no deal {id}")).into_response(),
+        Ok(None) => {
+            return reject(
+                StatusCode::NOT_FOUND,
+                format!("this provider holds no deal {id}"),
+            )
+            .into_response()
+        }
         Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     let path = p.piece_path(id);
@@ -133,23 +196,42 @@ async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Re
     } else {
         // No unsealed copy: unseal the piece from its sector.
         let Some(n) = deal.sector else {
-            return reject(StatusCode::NOT_FOUND, format!("deal {id} has no data here")).into_response();
+            return reject(StatusCode::NOT_FOUND, format!("deal {id} has no data here"))
+                .into_response();
         };
-        let Some(index) = p.db.sector(n).ok().flatten().and_then(|s| s.deals.iter().position(|d| *d == id)) else {
-            return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("sector {n} does not list deal {id}")).into_response();
+        let Some(index) =
+            p.db.sector(n)
+                .ok()
+                .flatten()
+                .and_then(|s| s.deals.iter().position(|d| *d == id))
+        else {
+            return reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("sector {n} does not list deal {id}"),
+            )
+            .into_response();
         };
         let (dir, cache) = (p.sector_dir(n), p.parent_cache());
         let out = p.home.join("pieces").join(format!(".unsealed-{id}.tmp"));
         let o2 = out.clone();
         let r = tokio::task::spawn_blocking(move || {
-            strata_sealer::unseal_piece(&dir, index, &o2, &cache, &strata_sealer::NoProgress).map_err(|e| e.to_string())
+            strata_sealer::unseal_piece(&dir, index, &o2, &cache, &strata_sealer::NoProgress)
+                .map_err(|e| e.to_string())
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
         if let Err(e) = r {
-            return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("unsealing deal {id} from sector {n}: {e}")).into_response();
+            return reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("unsealing deal {id} from sector {n}: {e}"),
+            )
+            .into_response();
         }
-        let _ = p.db.log(0, "unsealed", &format!("deal {id} from sector {n} for retrieval"));
+        let _ = p.db.log(
+            0,
+            "unsealed",
+            &format!("deal {id} from sector {n} for retrieval"),
+        );
         out
     };
     match tokio::fs::File::open(&path).await {
@@ -157,16 +239,34 @@ async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Re
             let body = Body::from_stream(tokio_util::io::ReaderStream::new(f));
             ([("content-type", "application/octet-stream")], body).into_response()
         }
-        Err(e) => reject(StatusCode::INTERNAL_SERVER_ERROR, format!("reading deal {id}: {e}")).into_response(),
+        Err(e) => reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading deal {id}: {e}"),
+        )
+        .into_response(),
     }
 }
 
 async fn metrics(State(p): State<Arc<Provider>>) -> String {
     let mut g: Vec<(String, String, f64)> = Vec::new();
     if let Ok(sectors) = p.db.sectors() {
-        for step in [Step::Sealing, Step::PreCommit, Step::WaitSeed, Step::Proving, Step::ProveCommit, Step::WaitActive, Step::Active, Step::Removed, Step::Failed] {
+        for step in [
+            Step::Sealing,
+            Step::PreCommit,
+            Step::WaitSeed,
+            Step::Proving,
+            Step::ProveCommit,
+            Step::WaitActive,
+            Step::Active,
+            Step::Removed,
+            Step::Failed,
+        ] {
             let n = sectors.iter().filter(|s| s.step == step).count();
-            g.push(("strata_sectors".into(), format!("state=\"{}\"", step.as_str()), n as f64));
+            g.push((
+                "strata_sectors".into(),
+                format!("state=\"{}\"", step.as_str()),
+                n as f64,
+            ));
         }
     }
     if let Ok(m) = p.chain.miner(p.miner()).await {
@@ -178,11 +278,27 @@ async fn metrics(State(p): State<Arc<Provider>>) -> String {
             ("vesting", b.vesting),
             ("fee_debt", b.fee_debt),
         ] {
-            g.push(("strata_balance_tokens".into(), format!("kind=\"{k}\""), v.0 as f64 / 1e18));
+            g.push((
+                "strata_balance_tokens".into(),
+                format!("kind=\"{k}\""),
+                v.0 as f64 / 1e18,
+            ));
         }
-        g.push(("strata_power_bytes".into(), "kind=\"raw\"".into(), m.raw_power as f64));
-        g.push(("strata_power_bytes".into(), "kind=\"qa\"".into(), m.qa_power as f64));
-        g.push(("strata_faulty_sectors".into(), String::new(), m.sectors.faulty as f64));
+        g.push((
+            "strata_power_bytes".into(),
+            "kind=\"raw\"".into(),
+            m.raw_power as f64,
+        ));
+        g.push((
+            "strata_power_bytes".into(),
+            "kind=\"qa\"".into(),
+            m.qa_power as f64,
+        ));
+        g.push((
+            "strata_faulty_sectors".into(),
+            String::new(),
+            m.sectors.faulty as f64,
+        ));
     }
     p.metrics.render(&g)
 }
@@ -201,16 +317,35 @@ impl Provider {
     pub async fn check_proposal(&self, sp: &SignedProposal) -> Result<(), String> {
         let p = &sp.proposal;
         if p.provider != self.miner() {
-            return Err(format!("the proposal is for m{}, this is m{}", p.provider, self.miner()));
+            return Err(format!(
+                "the proposal is for m{}, this is m{}",
+                p.provider,
+                self.miner()
+            ));
         }
-        sp.verify().map_err(|e| format!("the proposal is not signed by its client {}: {e}", p.client))?;
+        sp.verify()
+            .map_err(|e| format!("the proposal is not signed by its client {}: {e}", p.client))?;
         if p.price_per_epoch < self.config.min_price_per_epoch {
-            return Err(format!("price {} per epoch is below the ask of {}", p.price_per_epoch, self.config.min_price_per_epoch));
+            return Err(format!(
+                "price {} per epoch is below the ask of {}",
+                p.price_per_epoch, self.config.min_price_per_epoch
+            ));
         }
-        if p.piece_size > self.proof_type.sector_size.bytes() || !p.piece_size.is_power_of_two() || p.piece_size < 128 {
-            return Err(format!("piece size {} does not fit a {} sector", p.piece_size, self.proof_type.sector_size));
+        if p.piece_size > self.proof_type.sector_size.bytes()
+            || !p.piece_size.is_power_of_two()
+            || p.piece_size < 128
+        {
+            return Err(format!(
+                "piece size {} does not fit a {} sector",
+                p.piece_size, self.proof_type.sector_size
+            ));
         }
-        let head = self.chain.head().await.map_err(|e| format!("chain unreachable: {e}"))?.epoch;
+        let head = self
+            .chain
+            .head()
+            .await
+            .map_err(|e| format!("chain unreachable: {e}"))?
+            .epoch;
         if p.start_epoch < head + self.config.min_start_delay {
             return Err(format!(
                 "start epoch {} is too soon: sealing and proving need until at least epoch {}",

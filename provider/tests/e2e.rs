@@ -1,0 +1,345 @@
+//! The provider end to end at 2 KiB, in process: a devnet (manual epochs, real Groth16
+//! verification), the provider's endpoint on a local port, a client uploading a deal. Epochs are
+//! stepped one at a time with the provider's two loops run in between, so the test is
+//! deterministic on a loaded machine.
+
+use std::path::Path;
+use std::sync::Arc;
+use strata_chain::config::{devnet_faucet, Genesis};
+use strata_chain::{Chain, SnarkVerifier};
+use strata_chain_client::types::{DealProposal, EscrowHolder, Method};
+use strata_chain_client::views::{DealStatus, SectorStatus};
+use strata_chain_client::{ChainApi, KeyPair, Message, Token};
+use strata_params::groth16_files::{ParamsStore, ProofKind};
+use strata_params::ProofType;
+use strata_primitives::sizes::SectorSize;
+use strata_provider::db::Step;
+use strata_provider::{Provider, ProviderConfig};
+
+fn genesis() -> Genesis {
+    let mut g = Genesis::preset("devnet").unwrap();
+    g.constants.min_sector_lifetime = 900;
+    g
+}
+
+fn params() -> ParamsStore {
+    let store = ParamsStore::new(ParamsStore::default_dir());
+    let pt = ProofType::for_size(SectorSize::KIB2).unwrap();
+    for kind in [ProofKind::Porep, ProofKind::Winning, ProofKind::Window] {
+        strata_prover::snark::load_or_generate_kind(&store, kind, &pt).unwrap();
+    }
+    store
+}
+
+async fn send(chain: &Chain, key: &KeyPair, call: Method) {
+    let nonce = chain.account(key.address()).await.unwrap().nonce;
+    chain
+        .submit_message(
+            Message {
+                from: key.address(),
+                nonce,
+                call,
+            }
+            .sign(key)
+            .unwrap(),
+        )
+        .unwrap();
+}
+
+struct World {
+    chain: Arc<Chain>,
+    provider: Arc<Provider>,
+    url: String,
+    client: KeyPair,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl World {
+    async fn new() -> World {
+        let store = params();
+        let chain_dir = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let chain = Arc::new(
+            Chain::open(
+                chain_dir.path(),
+                genesis(),
+                Box::new(SnarkVerifier::new(store.clone())),
+                true,
+            )
+            .unwrap(),
+        );
+        let faucet = devnet_faucet();
+        let owner = KeyPair::from_secret(&[1; 32]);
+        let client = KeyPair::from_secret(&[2; 32]);
+        for k in [&owner, &client] {
+            send(
+                &chain,
+                &faucet,
+                Method::Transfer {
+                    to: k.address(),
+                    amount: Token::whole(1000),
+                },
+            )
+            .await;
+        }
+        chain.step(1).unwrap();
+        send(
+            &chain,
+            &owner,
+            Method::CreateMiner {
+                worker: owner.address(),
+                proof_type: 1,
+                deal_endpoint: String::new(),
+            },
+        )
+        .await;
+        send(
+            &chain,
+            &owner,
+            Method::AddMinerBalance {
+                miner: 1000,
+                amount: Token::whole(500),
+            },
+        )
+        .await;
+        send(
+            &chain,
+            &owner,
+            Method::AddEscrow {
+                to: EscrowHolder::Miner(1000),
+                amount: Token::whole(10),
+            },
+        )
+        .await;
+        send(
+            &chain,
+            &client,
+            Method::AddEscrow {
+                to: EscrowHolder::Account(client.address()),
+                amount: Token::whole(100),
+            },
+        )
+        .await;
+        chain.step(1).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = ProviderConfig {
+            miner: 1000,
+            owner: owner.address(),
+            worker: owner.address(),
+            worker_key: "owner".into(),
+            keystore: home.path().join("keystore.json"),
+            rpc: String::new(),
+            listen: addr,
+            proof_type: 1,
+            min_price_per_epoch: Token(1),
+            min_start_delay: 30,
+            max_parallel_jobs: 1,
+            params_dir: Some(store.dir().to_path_buf()),
+            parent_cache: None,
+            winning_min_interval: 100,
+        };
+        let provider = Provider::open(
+            home.path(),
+            config,
+            chain.clone() as Arc<dyn ChainApi>,
+            owner,
+        )
+        .await
+        .unwrap();
+        let app = strata_provider::server::router(provider.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        World {
+            chain,
+            provider,
+            url: format!("http://{addr}"),
+            client,
+            _dirs: (chain_dir, home),
+        }
+    }
+
+    /// One epoch, then both provider loops until their work is done.
+    async fn epoch(&self) {
+        self.chain.step(1).unwrap();
+        self.provider.pipeline_tick().await;
+        self.provider.idle().await;
+        self.provider.scheduler_tick().await;
+        self.provider.idle().await;
+    }
+
+    async fn until(&self, what: &str, max: u32, mut done: impl FnMut(&World) -> bool) {
+        for _ in 0..max {
+            if done(self) {
+                return;
+            }
+            self.epoch().await;
+        }
+        let ev = self
+            .chain
+            .events(strata_chain_client::views::EventFilter {
+                who: Some("m1000".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        panic!(
+            "{what}: not reached in {max} epochs at {}; log: {:#?}\nsectors {:#?}\nevents {:#?}",
+            self.chain.head_now().epoch,
+            self.provider.db.recent_log(30).unwrap(),
+            self.chain.sectors(1000).await.unwrap(),
+            ev.iter().rev().take(15).collect::<Vec<_>>()
+        );
+    }
+
+    async fn upload(&self, data: &[u8], start_in: i64, tamper: bool) -> reqwest::Response {
+        let info = strata_sealer::comm_p(data, data.len() as u64).unwrap();
+        let head = self.chain.head_now().epoch;
+        let p = DealProposal {
+            piece_cid: info.comm_p,
+            piece_size: info.padded_size,
+            client: self.client.address(),
+            provider: 1000,
+            start_epoch: head + start_in,
+            end_epoch: head + start_in + 150,
+            price_per_epoch: Token(Token::whole(1).0 / 1000),
+            provider_collateral: Token::whole(1),
+            client_collateral: Token::ZERO,
+            verified: false,
+            label: "e2e".into(),
+        }
+        .sign(&self.client)
+        .unwrap();
+        let mut body = data.to_vec();
+        if tamper {
+            body[0] ^= 1;
+        }
+        reqwest::Client::new()
+            .post(format!("{}/deals", self.url))
+            .header(
+                strata_provider::server::PROPOSAL_HEADER,
+                serde_json::to_string(&p).unwrap(),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+fn sealed_file(home: &Path, n: u64) -> std::path::PathBuf {
+    strata_sealer::SectorPaths::new(&home.join("sectors").join(format!("sector-{n}"))).sealed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
+    let w = World::new().await;
+    let data: Vec<u8> = (0..1500u32).map(|i| (i * 7 % 251) as u8).collect();
+
+    // Bad uploads are refused and leave nothing behind.
+    let r = w.upload(&data, 50, true).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("CommP mismatch"));
+    let r = w.upload(&data, 5, false).await;
+    assert!(r.text().await.unwrap().contains("too soon"));
+    assert!(w.provider.db.deals().unwrap().is_empty());
+    assert_eq!(
+        std::fs::read_dir(w.provider.home.join("pieces"))
+            .unwrap()
+            .count(),
+        0
+    );
+
+    let r = w.upload(&data, 50, false).await;
+    assert!(r.status().is_success());
+    let deal = r.json::<serde_json::Value>().await.unwrap()["deal_id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        w.chain.deal(deal).await.unwrap().status,
+        DealStatus::Published
+    );
+
+    // The pipeline carries the deal's sector through to active on chain.
+    w.until("sector active", 40, |w| {
+        block_on(w.chain.sector(1000, 1)).is_ok_and(|s| s.status == SectorStatus::Active)
+    })
+    .await;
+    w.epoch().await;
+    assert_eq!(w.provider.db.sector(1).unwrap().unwrap().step, Step::Active);
+    assert_eq!(w.chain.deal(deal).await.unwrap().status, DealStatus::Active);
+
+    // Several proven deadlines and a payment.
+    use std::sync::atomic::Ordering::Relaxed;
+    w.until("three posts and a payment", 300, |w| {
+        w.provider.metrics.posts_submitted.load(Relaxed) >= 3
+            && block_on(w.chain.deal(deal)).unwrap().paid > Token::ZERO
+    })
+    .await;
+    assert_eq!(w.provider.metrics.posts_missed.load(Relaxed), 0);
+    assert!(
+        w.provider.metrics.winning_submitted.load(Relaxed) >= 1,
+        "the only miner answers WinningPoSt"
+    );
+    assert!(w.chain.miner(1000).await.unwrap().blocks_won >= 1);
+
+    // Fault: the sealed file disappears; the provider declares or skips it, the chain charges the
+    // fee once it stays faulty; the file comes back and the provider recovers it.
+    let sealed = sealed_file(&w.provider.home, 1);
+    let aside = sealed.with_extension("aside");
+    std::fs::rename(&sealed, &aside).unwrap();
+    w.until("sector faulty", 100, |w| {
+        block_on(w.chain.sector(1000, 1)).unwrap().status == SectorStatus::Faulty
+    })
+    .await;
+    let fees = |w: &World| {
+        block_on(w.chain.events(strata_chain_client::views::EventFilter {
+            who: Some("m1000".into()),
+            ..Default::default()
+        }))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.why.starts_with("fault_fee"))
+        .count()
+    };
+    w.until("fault fee", 150, |w| fees(w) >= 1).await;
+    std::fs::rename(&aside, &sealed).unwrap();
+    w.until("recovered", 150, |w| {
+        block_on(w.chain.sector(1000, 1)).unwrap().status == SectorStatus::Active
+    })
+    .await;
+    let log = w.provider.db.recent_log(200).unwrap();
+    assert!(
+        log.iter().any(|l| l.kind == "recovery_declared"),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.kind == "fault_declared" || l.kind == "post_skipped"),
+        "{log:#?}"
+    );
+
+    // Retrieval: the unsealed copy, then (copy removed) unsealed from the sector.
+    for _ in 0..2 {
+        let got = reqwest::get(format!("{}/deals/{deal}/data", w.url))
+            .await
+            .unwrap();
+        assert!(got.status().is_success());
+        assert_eq!(got.bytes().await.unwrap().to_vec(), data);
+        let _ = std::fs::remove_file(w.provider.piece_path(deal));
+    }
+    let metrics = reqwest::get(format!("{}/metrics", w.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("strata_posts_submitted_total"));
+    assert!(
+        metrics.contains("strata_sectors{state=\"active\"} 1"),
+        "{metrics}"
+    );
+}
