@@ -144,7 +144,7 @@ pub fn devnet(cmd: DevnetCommand) -> Result<()> {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -265,7 +265,7 @@ pub enum WalletCommand {
     },
 }
 
-fn print<T: Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) {
+pub fn print<T: Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) {
     if json {
         println!("{}", serde_json::to_string_pretty(v).expect("serialises"));
     } else {
@@ -274,7 +274,7 @@ fn print<T: Serialize>(json: bool, v: &T, text: impl FnOnce(&T) -> String) {
 }
 
 /// Signs `call` from `key` with its next nonce and submits it; optionally waits for inclusion.
-pub async fn send(rpc: &RpcClient, key: &KeyPair, call: Method, wait: bool) -> Result<String> {
+pub async fn send(rpc: &dyn ChainApi, key: &KeyPair, call: Method, wait: bool) -> Result<String> {
     let nonce = rpc
         .account(key.address())
         .await

@@ -6,7 +6,9 @@
 
 mod bar;
 mod chain_cmd;
+mod client_cmd;
 mod commands;
+mod miner_cmd;
 mod params_cmd;
 mod proofs_cmd;
 
@@ -25,9 +27,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Client tools: piece commitments.
+    /// Client tools: piece commitments, storage deals, retrieval.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The storage provider: init, run the daemon, inspect sectors and deals.
+    #[command(subcommand)]
+    Miner(miner_cmd::MinerCommand),
+    /// The auditor: re-verify every proof a miner posted, offline, with batch verification.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Seal files into a new sector directory and print its commitments.
     ///
     /// Pieces are placed in order, each aligned to its padded size; the rest of the sector is
@@ -67,6 +75,47 @@ enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Store a file with a provider: CommP, a signed proposal, escrow funded if needed, the
+    /// upload to the provider's endpoint (from its chain record), and the published deal.
+    Deal(client_cmd::DealArgs),
+    /// Your deals and their state (published, active, slashed, expired) and payments so far.
+    Deals {
+        /// Your key (name, address or `faucet`).
+        #[arg(long)]
+        from: String,
+        #[command(flatten)]
+        conn: chain_cmd::Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Get a deal's data back (the provider unseals it if needed), checked against its CommP.
+    Retrieve {
+        /// Deal id.
+        deal: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        conn: chain_cmd::Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Fetch every proof a miner posted from the chain and verify them all offline.
+    Miner {
+        /// Miner id (m1000).
+        id: String,
+        #[command(flatten)]
+        conn: chain_cmd::Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -80,6 +129,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Client(ClientCommand::Commp { file, json }) => commands::commp(&file, json),
+        Command::Client(ClientCommand::Deal(args)) => client_cmd::deal(args),
+        Command::Client(ClientCommand::Deals { from, conn, json }) => {
+            client_cmd::deals(&from, &conn, json)
+        }
+        Command::Client(ClientCommand::Retrieve {
+            deal,
+            out,
+            conn,
+            json,
+        }) => client_cmd::retrieve_cmd(deal, &out, &conn, json),
+        Command::Miner(cmd) => miner_cmd::run(cmd),
+        Command::Audit(AuditCommand::Miner { id, conn, json }) => {
+            client_cmd::audit_cmd(&id, &conn, json)
+        }
         Command::Seal(args) => commands::seal(args),
         Command::Unseal(args) => commands::unseal(args),
         Command::Demo(args) => commands::demo(args),

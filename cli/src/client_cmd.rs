@@ -1,0 +1,390 @@
+//! `strata client deal|deals|retrieve` and `strata audit miner`: what clients and auditors run.
+//! The flows are plain async functions over `ChainApi`, so `strata demo` runs them unchanged
+//! against the devnet in process.
+
+use crate::chain_cmd::{runtime, send, Conn};
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use strata_chain_client::types::{
+    parse_miner, DealId, DealProposal, EscrowHolder, Method, MinerId,
+};
+use strata_chain_client::views::{DealInfo, ProofRecord};
+use strata_chain_client::{ChainApi, KeyPair, Token};
+use strata_params::groth16_files::ParamsStore;
+
+/// What a deal request needs.
+pub struct DealRequest<'a> {
+    /// The file.
+    pub file: &'a Path,
+    /// The provider.
+    pub miner: MinerId,
+    /// Price per epoch.
+    pub price_per_epoch: Token,
+    /// Epochs stored.
+    pub duration: i64,
+    /// Epochs from now until the deal starts.
+    pub start_in: i64,
+    /// Provider collateral asked for.
+    pub provider_collateral: Token,
+    /// Verified (DataCap) deal.
+    pub verified: bool,
+}
+
+fn e(e: strata_chain_client::ChainError) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+/// Proposes, funds escrow if needed, uploads to the provider's endpoint and returns the
+/// published deal.
+pub async fn make_deal(
+    chain: &dyn ChainApi,
+    client: &KeyPair,
+    r: DealRequest<'_>,
+) -> Result<DealInfo> {
+    let path = r.file.to_path_buf();
+    let len = std::fs::metadata(&path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len == 0 {
+        bail!("{} is empty", path.display());
+    }
+    let p2 = path.clone();
+    let info = tokio::task::spawn_blocking(move || {
+        strata_sealer::comm_p(std::io::BufReader::new(std::fs::File::open(&p2)?), len)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+    })
+    .await??;
+    let miner = chain.miner(r.miner).await.map_err(e)?;
+    if info.padded_size > miner.sector_size {
+        bail!(
+            "{} ({} B padded) does not fit m{}'s {} B sectors",
+            path.display(),
+            info.padded_size,
+            r.miner,
+            miner.sector_size
+        );
+    }
+    if miner.deal_endpoint.is_empty() {
+        bail!("m{} publishes no deal endpoint", r.miner);
+    }
+    let head = chain.head().await.map_err(e)?.epoch;
+    let proposal = DealProposal {
+        piece_cid: info.comm_p,
+        piece_size: info.padded_size,
+        client: client.address(),
+        provider: r.miner,
+        start_epoch: head + r.start_in,
+        end_epoch: head + r.start_in + r.duration,
+        price_per_epoch: r.price_per_epoch,
+        provider_collateral: r.provider_collateral,
+        client_collateral: Token::ZERO,
+        verified: r.verified,
+        label: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    let total = proposal
+        .total_price()
+        .ok_or_else(|| anyhow!("price × duration overflows"))?;
+    let acc = chain.account(client.address()).await.map_err(e)?;
+    if acc.escrow_free < total {
+        let need = Token(total.0 - acc.escrow_free.0);
+        if acc.balance < need {
+            bail!(
+                "the deal costs {total}; escrow has {} and the balance {} cannot cover the rest",
+                acc.escrow_free,
+                acc.balance
+            );
+        }
+        send(
+            chain,
+            client,
+            Method::AddEscrow {
+                to: EscrowHolder::Account(client.address()),
+                amount: need,
+            },
+            false,
+        )
+        .await?;
+    }
+    let signed = proposal.sign(client)?;
+    let file = tokio::fs::File::open(&path).await?;
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/deals",
+            miner.deal_endpoint.trim_end_matches('/')
+        ))
+        .header("x-strata-proposal", serde_json::to_string(&signed)?)
+        .header("content-length", len)
+        .body(reqwest::Body::wrap_stream(
+            tokio_util::io::ReaderStream::new(file),
+        ))
+        .send()
+        .await
+        .with_context(|| format!("the provider at {} is unreachable", miner.deal_endpoint))?;
+    let status = resp.status();
+    let body: serde_json::Value = resp.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!(
+            "the provider refused the deal ({status}): {}",
+            body["error"].as_str().unwrap_or("no reason given")
+        );
+    }
+    let id = body["deal_id"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("the provider's answer names no deal: {body}"))?;
+    chain
+        .deal(id)
+        .await
+        .map_err(|err| anyhow!("the provider says deal {id}, but the chain: {err}"))
+}
+
+/// Downloads a deal's data from its provider, checks it against the deal's CommP and writes it
+/// to `out` (temp file, fsync, rename). Returns the number of bytes.
+pub async fn retrieve(chain: &dyn ChainApi, deal: DealId, out: &Path) -> Result<u64> {
+    let d = chain.deal(deal).await.map_err(e)?;
+    let miner = chain.miner(d.proposal.provider).await.map_err(e)?;
+    let url = format!(
+        "{}/deals/{deal}/data",
+        miner.deal_endpoint.trim_end_matches('/')
+    );
+    let resp = reqwest::get(&url)
+        .await
+        .with_context(|| format!("the provider at {url} is unreachable"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        bail!(
+            "the provider cannot serve deal {deal} ({status}): {}",
+            body["error"].as_str().unwrap_or("")
+        );
+    }
+    let bytes = resp.bytes().await.context("download cut off")?;
+    let len = bytes.len() as u64;
+    let info = strata_sealer::comm_p(&bytes[..], len).map_err(|e| anyhow!("{e}"))?;
+    if info.comm_p != d.proposal.piece_cid || info.padded_size != d.proposal.piece_size {
+        bail!(
+            "the data served for deal {deal} does not match its CommP ({} vs {})",
+            hex::encode(info.comm_p),
+            hex::encode(d.proposal.piece_cid)
+        );
+    }
+    let tmp = strata_primitives::merkle::tmp_path(out);
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, out)?;
+    Ok(len)
+}
+
+/// An audit's outcome.
+#[derive(Debug, Serialize)]
+pub struct AuditReport {
+    /// Miner.
+    pub miner: MinerId,
+    /// Proofs checked, by kind.
+    pub seal: usize,
+    /// WindowPoSt partitions.
+    pub window: usize,
+    /// WinningPoSts.
+    pub winning: usize,
+    /// Invalid ones: what and why.
+    pub invalid: Vec<(String, String)>,
+}
+
+/// Fetches every proof the miner posted and re-verifies them offline: batch verification per
+/// verifying key, then one by one only if a batch fails, to name the bad proof.
+pub fn audit(proofs: &[ProofRecord], miner: MinerId, store: &ParamsStore) -> AuditReport {
+    let mut report = AuditReport {
+        miner,
+        seal: 0,
+        window: 0,
+        winning: 0,
+        invalid: vec![],
+    };
+    let mut groups: std::collections::BTreeMap<String, Vec<&ProofRecord>> = Default::default();
+    for p in proofs {
+        match p.file.kind() {
+            strata_params::groth16_files::ProofKind::Porep => report.seal += 1,
+            strata_params::groth16_files::ProofKind::Window => report.window += 1,
+            strata_params::groth16_files::ProofKind::Winning => report.winning += 1,
+        }
+        groups
+            .entry(format!("{}-{}", p.file.proof_type, p.file.vk_digest))
+            .or_default()
+            .push(p);
+    }
+    for (_, group) in groups {
+        let vk = match group[0].file.verifying_key(store) {
+            Ok(vk) => vk,
+            Err(err) => {
+                for p in group {
+                    report.invalid.push((p.what.clone(), err.to_string()));
+                }
+                continue;
+            }
+        };
+        let mut items = Vec::new();
+        let mut bad_shape = Vec::new();
+        for p in &group {
+            match (p.file.partition_inputs(), p.file.proof_bytes()) {
+                (Ok(i), Ok(b)) if i.len() == b.len() => items.extend(i.into_iter().zip(b)),
+                (Err(err), _) | (_, Err(err)) => bad_shape.push((p.what.clone(), err.to_string())),
+                _ => bad_shape.push((
+                    p.what.clone(),
+                    "proof count does not match partitions".into(),
+                )),
+            }
+        }
+        if bad_shape.is_empty() && strata_prover::snark::batch_verify(&vk, &items).is_ok() {
+            continue;
+        }
+        report.invalid.extend(bad_shape);
+        for p in group {
+            if let Err(err) = p.file.verify(store) {
+                report.invalid.push((p.what.clone(), err.to_string()));
+            }
+        }
+        report.invalid.dedup();
+    }
+    report
+}
+
+#[derive(Args)]
+pub struct DealArgs {
+    /// The provider (m1000).
+    #[arg(long)]
+    miner: String,
+    /// Price per epoch (`0.001`, `1000atto`).
+    #[arg(long)]
+    price_per_epoch: Token,
+    /// Epochs to store the data.
+    #[arg(long)]
+    duration: i64,
+    /// Epochs from now until the deal starts (time for the provider to seal and prove).
+    #[arg(long, default_value_t = 100)]
+    start_in: i64,
+    /// Collateral the provider locks (burnt if it fails the deal).
+    #[arg(long, default_value = "0")]
+    provider_collateral: Token,
+    /// Pay with DataCap; counts 10× in the provider's power.
+    #[arg(long)]
+    verified: bool,
+    /// The client key (name, address or `faucet`).
+    #[arg(long)]
+    from: String,
+    /// The file.
+    file: PathBuf,
+    #[command(flatten)]
+    conn: Conn,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn show_deal(d: &DealInfo) -> String {
+    format!(
+        "deal {} with m{}: {:?}; piece {} ({} B); epochs {}..{}; paid {} so far; sector {:?}",
+        d.id,
+        d.proposal.provider,
+        d.status,
+        hex::encode(d.proposal.piece_cid),
+        d.proposal.piece_size,
+        d.proposal.start_epoch,
+        d.proposal.end_epoch,
+        d.paid,
+        d.sector
+    )
+}
+
+pub fn deal(a: DealArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        let rpc = a.conn.client()?;
+        let key = a.conn.key(&a.from)?;
+        let miner = parse_miner(&a.miner).map_err(|m| anyhow!(m))?;
+        let d = make_deal(
+            &rpc,
+            &key,
+            DealRequest {
+                file: &a.file,
+                miner,
+                price_per_epoch: a.price_per_epoch,
+                duration: a.duration,
+                start_in: a.start_in,
+                provider_collateral: a.provider_collateral,
+                verified: a.verified,
+            },
+        )
+        .await?;
+        crate::chain_cmd::print(a.json, &d, show_deal);
+        Ok(())
+    })
+}
+
+pub fn deals(from: &str, conn: &Conn, json: bool) -> Result<()> {
+    runtime()?.block_on(async {
+        let me = conn.address(from)?;
+        let all: Vec<DealInfo> = conn
+            .client()?
+            .deals()
+            .await
+            .map_err(e)?
+            .into_iter()
+            .filter(|d| d.proposal.client == me)
+            .collect();
+        crate::chain_cmd::print(json, &all, |all| {
+            if all.is_empty() {
+                format!("no deals from {me}")
+            } else {
+                all.iter().map(show_deal).collect::<Vec<_>>().join("\n")
+            }
+        });
+        Ok(())
+    })
+}
+
+pub fn retrieve_cmd(deal: DealId, out: &Path, conn: &Conn, json: bool) -> Result<()> {
+    runtime()?.block_on(async {
+        let n = retrieve(&conn.client()?, deal, out).await?;
+        crate::chain_cmd::print(
+            json,
+            &serde_json::json!({"deal": deal, "bytes": n, "out": out}),
+            |_| {
+                format!(
+                    "deal {deal}: {n} bytes written to {} (CommP checked)",
+                    out.display()
+                )
+            },
+        );
+        Ok(())
+    })
+}
+
+pub fn audit_cmd(miner: &str, conn: &Conn, json: bool) -> Result<()> {
+    let id = parse_miner(miner).map_err(|m| anyhow!(m))?;
+    let proofs = runtime()?.block_on(async { conn.client()?.proofs(id).await.map_err(e) })?;
+    let report = audit(&proofs, id, &ParamsStore::new(ParamsStore::default_dir()));
+    crate::chain_cmd::print(json, &report, |r| {
+        let mut s = format!(
+            "m{}: {} proofs re-verified offline ({} seal, {} WindowPoSt, {} WinningPoSt)",
+            r.miner,
+            r.seal + r.window + r.winning,
+            r.seal,
+            r.window,
+            r.winning
+        );
+        if r.invalid.is_empty() {
+            s.push_str(" — all valid");
+        }
+        for (what, why) in &r.invalid {
+            s.push_str(&format!("\nINVALID {what}: {why}"));
+        }
+        s
+    });
+    if !report.invalid.is_empty() {
+        bail!("{} invalid proofs", report.invalid.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The provider as operators and clients run it, as separate processes: a devnet, `strata miner
+//! init` and `run`, `strata client deal`; the daemon killed with SIGKILL in the middle of the
+//! sealing pipeline and started again, and the sector still reaching the chain; then retrieval,
+//! the client's and miner's views, and an audit of every posted proof.
+
+mod common;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Env {
+    home: tempfile::TempDir,
+    rpc: String,
+}
+
+impl Env {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+        c.args(args)
+            .env("STRATA_HOME", self.home.path())
+            .env("STRATA_RPC", &self.rpc);
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        common::ok(&self.run(args))
+    }
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+    fn spawn(&self, args: &[&str], log: &Path) -> Child {
+        self.cmd(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .env("STRATA_LOG", "info")
+            .spawn()
+            .unwrap()
+    }
+    fn wait(&self, what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+        let t = Instant::now();
+        while !f() {
+            assert!(
+                t.elapsed() < Duration::from_secs(secs),
+                "{what}: not within {secs} s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+struct Kill(Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn step(env: &Env, n: u64) -> String {
+    env.json(&["miner", "sectors", "list"])
+        .as_array()
+        .and_then(|a| a.get(n as usize - 1).cloned())
+        .map(|s| s["local"]["step"].as_str().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
+    let (chain_port, miner_port) = (port(), port());
+    let env = Env {
+        home: tempfile::tempdir().unwrap(),
+        rpc: format!("http://127.0.0.1:{chain_port}"),
+    };
+    let h = env.home.path().to_path_buf();
+    let _chain = Kill(env.spawn(
+        &[
+            "devnet",
+            "run",
+            "--rpc",
+            &format!("127.0.0.1:{chain_port}"),
+            "--block-time-ms",
+            "500",
+        ],
+        &h.join("chain.log"),
+    ));
+    env.wait("devnet up", 30, || {
+        env.run(&["chain", "head"]).status.success()
+    });
+    env.ok(&["wallet", "new", "owner"]);
+    env.ok(&["wallet", "new", "client"]);
+    env.ok(&[
+        "wallet", "send", "--from", "faucet", "owner", "500", "--wait",
+    ]);
+    env.ok(&[
+        "wallet", "send", "--from", "faucet", "client", "100", "--wait",
+    ]);
+    let listen = format!("127.0.0.1:{miner_port}");
+    let out = env.ok(&[
+        "miner",
+        "init",
+        "--owner",
+        "owner",
+        "--listen",
+        &listen,
+        "--min-start-delay",
+        "40",
+    ]);
+    assert!(out.contains("m1000"), "{out}");
+    // Unreachable provider: a clear client error.
+    let file = h.join("hello.txt");
+    std::fs::write(&file, "hello, strata — ".repeat(80)).unwrap();
+    let deal = [
+        "client",
+        "deal",
+        "--miner",
+        "m1000",
+        "--price-per-epoch",
+        "1000000atto",
+        "--duration",
+        "300",
+        "--start-in",
+        "150",
+        "--from",
+        "client",
+    ];
+    let o = env.run(&[&deal[..], &[file.to_str().unwrap()]].concat());
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("unreachable"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let daemon = Kill(env.spawn(&["miner", "run"], &h.join("miner-1.log")));
+    env.wait("endpoint up", 60, || {
+        std::net::TcpStream::connect(&listen).is_ok()
+    });
+    let d = env.json(&[&deal[..], &[file.to_str().unwrap()]].concat());
+    assert_eq!(d["status"], "published");
+    let id = d["id"].as_u64().unwrap();
+
+    // SIGKILL in the middle of the pipeline (the seal proof), then run again.
+    env.wait("seal proof under way", 120, || step(&env, 1) == "proving");
+    std::thread::sleep(Duration::from_secs(2));
+    drop(daemon);
+    assert_eq!(step(&env, 1), "proving", "the step survived the kill");
+    let _daemon = Kill(env.spawn(&["miner", "run"], &h.join("miner-2.log")));
+    env.wait("sector active on chain", 300, || {
+        env.json(&["chain", "sector", "m1000", "1"])["status"] == "active"
+    });
+    let info = env.json(&["miner", "info"]);
+    assert_eq!(info["miner"]["raw_power"], 2048);
+    assert_ne!(info["miner"]["balances"]["locked_pledge"], "0");
+    assert_eq!(
+        env.json(&["client", "deals", "--from", "client"])[0]["status"],
+        "active"
+    );
+    assert!(env.ok(&["miner", "deals"]).contains(&format!("deal {id}")));
+
+    // Retrieval, checked against CommP.
+    let back = h.join("back.txt");
+    env.ok(&[
+        "client",
+        "retrieve",
+        &id.to_string(),
+        "--out",
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&file).unwrap());
+
+    // A WindowPoSt lands, then the audit re-verifies everything posted.
+    env.wait("a WindowPoSt", 180, || {
+        env.json(&["audit", "miner", "m1000"])["window"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 1
+    });
+    let audit = env.json(&["audit", "miner", "m1000"]);
+    assert_eq!(audit["seal"], 1);
+    assert_eq!(audit["invalid"].as_array().unwrap().len(), 0);
+    let metrics = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&listen).unwrap();
+        write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(
+        metrics.contains("strata_sectors{state=\"active\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("strata_posts_submitted_total 0"),
+        "{metrics}"
+    );
+}
