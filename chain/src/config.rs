@@ -81,7 +81,7 @@ pub fn mainnet_constants() -> Constants {
 
 /// The devnet constants: Filecoin's rules with one day = 60 epochs of 1 s.
 pub fn devnet_constants() -> Constants {
-    let mut c = scaled(60, 1000, 12, 2, 4, 5, 3);
+    let mut c = scaled(60, 1000, 12, 2, 4, 5, 20);
     // Tiny sectors on a tiny network: a baseline of 512 MiB and 100 tokens per epoch keep the
     // proportions of mainnet — pledge (≈1.6 tokens per 2 KiB sector at genesis supply) above
     // the 20-day deposit (≈0.46) above the fault fee (≈0.08) — with readable numbers.

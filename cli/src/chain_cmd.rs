@@ -192,27 +192,30 @@ async fn run(args: RunArgs) -> Result<()> {
     );
     let server = tokio::spawn(strata_chain::rpc::serve(chain.clone(), listener));
     if !args.manual {
-        let c = chain.clone();
-        let ms = genesis.constants.block_time_ms;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(ms));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let c = c.clone();
-                match tokio::task::spawn_blocking(move || c.step_one()).await {
-                    Ok(Ok(h)) => tracing::info!(epoch = h.epoch, "epoch applied"),
-                    Ok(Err(e)) => tracing::error!(%e, "epoch not applied"),
-                    Err(e) => tracing::error!(%e, "epoch task failed"),
-                }
-            }
-        });
+        spawn_epoch_timer(chain.clone(), genesis.constants.block_time_ms);
     }
     tokio::select! {
         r = server => { r??; }
         _ = tokio::signal::ctrl_c() => { println!("stopping at epoch {}", chain.head_now().epoch); }
     }
     Ok(())
+}
+
+/// Applies an epoch every `ms` milliseconds (on the blocking pool) until the runtime stops.
+pub fn spawn_epoch_timer(chain: Arc<Chain>, ms: u64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(ms));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let c = chain.clone();
+            match tokio::task::spawn_blocking(move || c.step_one()).await {
+                Ok(Ok(h)) => tracing::info!(epoch = h.epoch, "epoch applied"),
+                Ok(Err(e)) => tracing::error!(%e, "epoch not applied"),
+                Err(e) => tracing::error!(%e, "epoch task failed"),
+            }
+        }
+    })
 }
 
 #[derive(Subcommand)]

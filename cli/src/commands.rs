@@ -65,14 +65,19 @@ pub struct UnsealArgs {
 pub struct DemoArgs {
     /// Sector size to seal.
     #[arg(long, value_parser = parse_size, default_value = "2KiB")]
-    sector_size: SectorSize,
+    pub sector_size: SectorSize,
     /// Keep the working directory instead of deleting it.
     #[arg(long)]
-    keep: Option<PathBuf>,
-    /// Also prove the seal (PoRep). The first time on a machine this generates its Groth16
-    /// parameters: about 13 minutes and 790 MB at 2 KiB.
+    pub keep: Option<PathBuf>,
+    /// Only the offline part: seal, unseal, prove WindowPoSt into a file and audit it — no chain.
     #[arg(long)]
-    seal_proof: bool,
+    pub offline: bool,
+    /// With --offline: also prove the seal (PoRep).
+    #[arg(long)]
+    pub seal_proof: bool,
+    /// Devnet block time in milliseconds [default: 500 at 2 KiB, 1000 above].
+    #[arg(long)]
+    pub block_time_ms: Option<u64>,
 }
 
 pub fn parse_size(s: &str) -> Result<SectorSize, String> {
@@ -225,7 +230,8 @@ pub fn unseal(args: UnsealArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn demo(args: DemoArgs) -> Result<()> {
+/// The offline demo: seal, unseal, WindowPoSt proof file, offline audit, tampering rejected.
+pub fn demo_offline(args: DemoArgs) -> Result<()> {
     let tmp;
     let dir = match &args.keep {
         Some(d) => {

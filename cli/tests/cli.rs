@@ -200,7 +200,7 @@ fn demo_seals_unseals_proves_and_audits() {
     let tmp = tempfile::tempdir().unwrap();
     let keep = tmp.path().join("demo");
     let out = ok(&strata(
-        &["demo", "--keep", keep.to_str().unwrap()],
+        &["demo", "--offline", "--keep", keep.to_str().unwrap()],
         &tmp.path().join("parents"),
     ));
     assert!(out.contains("round trip OK"), "{out}");

@@ -13,10 +13,16 @@ use strata_chain_client::types::{Epoch, Method, RandomnessTag};
 use strata_chain_client::views::{DeadlineInfo, SectorStatus};
 use strata_primitives::node::Node;
 
+/// A partition's WindowPoSt: the proof (none if every sector is skipped), the skipped sectors,
+/// and how many were proven.
+type PartitionProof = (Option<String>, Vec<u64>, usize);
+
 /// What the scheduler remembers between ticks (rebuilt from the chain after a restart).
 #[derive(Default)]
 pub struct SchedState {
     windows: HashMap<u64, Window>,
+    /// Proofs computed at the challenge epoch, waiting for their window to open.
+    ready: HashMap<(u64, Epoch, u64), PartitionProof>,
     winning_tried: HashSet<Epoch>,
     last_winning: Option<Epoch>,
     declared: HashSet<(u64, Epoch)>,
@@ -48,21 +54,32 @@ impl Provider {
             }
         };
         let now = head.epoch + 1;
+        let mut window_soon = false;
         for d in &deadlines {
             self.track_window(d, head.epoch);
             let t = &d.timing;
-            if now >= t.open && now < t.close && head.epoch >= t.challenge {
-                self.prove_deadline(d, head.epoch).await;
+            let live = d
+                .partitions
+                .iter()
+                .any(|p| !p.sectors.is_empty() && !p.proven);
+            // Prove as soon as the challenge is drawn; submit once the window is open.
+            if live && head.epoch >= t.challenge && now < t.close {
+                self.prove_deadline(d, head.epoch, now >= t.open).await;
+            }
+            if live && t.challenge - head.epoch <= 8 && now < t.close {
+                window_soon = true;
             }
             if now < t.fault_cutoff && t.fault_cutoff - now <= 2 * self.constants.deadline_window {
                 self.declare(d, head.epoch, &head.beacon).await;
             }
         }
-        // WinningPoSt on its own task, one at a time, newest win first: it must never hold up
-        // a WindowPoSt (a lone devnet miner wins every epoch; most wins are simply let go).
-        if !self
-            .winning_busy
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        // WinningPoSt on its own task, one at a time, newest win first, and not when a
+        // WindowPoSt is due within a few epochs: it must never hold up a deadline (a lone devnet
+        // miner wins every epoch; most wins are simply let go).
+        if !window_soon
+            && !self
+                .winning_busy
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
         {
             let p = self.clone();
             let h = tokio::spawn(async move {
@@ -106,7 +123,7 @@ impl Provider {
         }
     }
 
-    async fn prove_deadline(self: &Arc<Self>, d: &DeadlineInfo, head: Epoch) {
+    async fn prove_deadline(self: &Arc<Self>, d: &DeadlineInfo, head: Epoch, submit: bool) {
         let t = &d.timing;
         let randomness = match self
             .chain
@@ -127,6 +144,70 @@ impl Provider {
             if p.sectors.is_empty() || p.proven || done {
                 continue;
             }
+            let key = (t.index, t.open, p.index);
+            let cached = self.sched.lock().expect("sched").ready.get(&key).cloned();
+            let (proof, skipped, proven_count) = match cached {
+                Some(c) => c,
+                None => {
+                    let c = self.prove_partition(d, p, &randomness, head).await;
+                    self.sched
+                        .lock()
+                        .expect("sched")
+                        .ready
+                        .insert(key, c.clone());
+                    c
+                }
+            };
+            if !submit {
+                continue;
+            }
+            self.sched
+                .lock()
+                .expect("sched")
+                .ready
+                .retain(|k, _| k.1 >= t.open);
+            let call = Method::SubmitWindowPost {
+                miner: self.miner(),
+                deadline: t.index,
+                partition: p.index,
+                skipped: skipped.clone(),
+                proof,
+            };
+            match self.send(call).await {
+                Ok(id) => {
+                    Metrics::inc(&self.metrics.posts_submitted);
+                    let msg = format!("deadline {} partition {}: {proven_count} sectors proven, skipped {skipped:?} (message {id})", t.index, p.index);
+                    tracing::info!("{msg}");
+                    let _ = self.db.log(head, "post", &msg);
+                    if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
+                        w.submitted.insert(p.index);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(%e, deadline = t.index, "WindowPoSt refused");
+                    let _ = self.db.log(
+                        head,
+                        "post_refused",
+                        &format!("deadline {} partition {}: {e}", t.index, p.index),
+                    );
+                    self.sched.lock().expect("sched").ready.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Proves one partition: the proof (if any sector is healthy), the skipped sectors, and how
+    /// many were proven.
+    async fn prove_partition(
+        &self,
+        d: &DeadlineInfo,
+        p: &strata_chain_client::views::PartitionInfo,
+        randomness: &Node,
+        head: Epoch,
+    ) -> PartitionProof {
+        let t = &d.timing;
+        let randomness = *randomness;
+        {
             let proving: Vec<u64> = p
                 .sectors
                 .iter()
@@ -150,7 +231,6 @@ impl Provider {
                 Ok(f) => {
                     self.metrics
                         .time(Timed::WindowPost, started.elapsed().as_millis() as u64);
-                    let skipped = f.faulty_sectors();
                     if let strata_prover::proof_file::PublicData::Window { faulty, .. } = &f.public
                     {
                         for x in faulty {
@@ -161,7 +241,7 @@ impl Provider {
                             let _ = self.db.log(head, "post_skipped", &msg);
                         }
                     }
-                    (Some(f.proofs[0].clone()), skipped)
+                    (Some(f.proofs[0].clone()), f.faulty_sectors())
                 }
                 Err(e) => {
                     let _ = self.db.log(
@@ -178,32 +258,8 @@ impl Provider {
             for _ in &skipped {
                 Metrics::inc(&self.metrics.sectors_skipped);
             }
-            let call = Method::SubmitWindowPost {
-                miner: self.miner(),
-                deadline: t.index,
-                partition: p.index,
-                skipped: skipped.clone(),
-                proof,
-            };
-            match self.send(call).await {
-                Ok(id) => {
-                    Metrics::inc(&self.metrics.posts_submitted);
-                    let msg = format!("deadline {} partition {}: {} sectors proven, skipped {skipped:?} (message {id})", t.index, p.index, proving.len() - skipped.len());
-                    tracing::info!("{msg}");
-                    let _ = self.db.log(head, "post", &msg);
-                    if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
-                        w.submitted.insert(p.index);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(%e, deadline = t.index, "WindowPoSt refused");
-                    let _ = self.db.log(
-                        head,
-                        "post_refused",
-                        &format!("deadline {} partition {}: {e}", t.index, p.index),
-                    );
-                }
-            }
+            let n = proving.len() - skipped.len();
+            (proof, skipped, n)
         }
     }
 
