@@ -7,7 +7,10 @@ mod common;
 fn demo_runs_the_whole_life_of_a_sector() {
     let tmp = tempfile::tempdir().unwrap();
     let keep = tmp.path().join("demo");
-    let out = common::ok(&common::strata(&["demo", "--keep", keep.to_str().unwrap()], &tmp.path().join("parents")));
+    let out = common::ok(&common::strata(
+        &["demo", "--keep", keep.to_str().unwrap()],
+        &tmp.path().join("parents"),
+    ));
     for step in [
         "client deal 0 published",
         "pre-committed",

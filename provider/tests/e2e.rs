@@ -253,6 +253,53 @@ async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
         0
     );
 
+    // An upload cut off halfway: nothing published, nothing kept.
+    {
+        use tokio::io::AsyncWriteExt;
+        let info = strata_sealer::comm_p(&data[..], data.len() as u64).unwrap();
+        let p = DealProposal {
+            piece_cid: info.comm_p,
+            piece_size: info.padded_size,
+            client: w.client.address(),
+            provider: 1000,
+            start_epoch: w.chain.head_now().epoch + 50,
+            end_epoch: w.chain.head_now().epoch + 200,
+            price_per_epoch: Token(Token::whole(1).0 / 1000),
+            provider_collateral: Token::ZERO,
+            client_collateral: Token::ZERO,
+            verified: false,
+            label: String::new(),
+        }
+        .sign(&w.client)
+        .unwrap();
+        let mut s = tokio::net::TcpStream::connect(w.url.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let head = format!(
+            "POST /deals HTTP/1.1\r\nHost: x\r\n{}: {}\r\ncontent-length: {}\r\n\r\n",
+            strata_provider::server::PROPOSAL_HEADER,
+            serde_json::to_string(&p).unwrap(),
+            data.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&data[..700]).await.unwrap();
+        s.flush().await.unwrap();
+        drop(s);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(w.provider.db.deals().unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_dir(w.provider.home.join("pieces"))
+                .unwrap()
+                .count(),
+            0,
+            "the partial upload was removed"
+        );
+        assert!(
+            w.chain.deals().await.unwrap().is_empty(),
+            "nothing published"
+        );
+    }
+
     let r = w.upload(&data, 50, false).await;
     assert!(r.status().is_success());
     let deal = r.json::<serde_json::Value>().await.unwrap()["deal_id"]
