@@ -194,8 +194,8 @@ pub struct AuditReport {
     pub invalid: Vec<(String, String)>,
 }
 
-/// Fetches every proof the miner posted and re-verifies them offline: batch verification per
-/// verifying key, then one by one only if a batch fails, to name the bad proof.
+/// Re-verifies every proof the miner posted, offline (batch verification per key; see
+/// `strata_prover::proof_file::audit`).
 pub fn audit(proofs: &[ProofRecord], miner: MinerId, store: &ParamsStore) -> AuditReport {
     let mut report = AuditReport {
         miner,
@@ -204,51 +204,23 @@ pub fn audit(proofs: &[ProofRecord], miner: MinerId, store: &ParamsStore) -> Aud
         winning: 0,
         invalid: vec![],
     };
-    let mut groups: std::collections::BTreeMap<String, Vec<&ProofRecord>> = Default::default();
     for p in proofs {
         match p.file.kind() {
             strata_params::groth16_files::ProofKind::Porep => report.seal += 1,
             strata_params::groth16_files::ProofKind::Window => report.window += 1,
             strata_params::groth16_files::ProofKind::Winning => report.winning += 1,
         }
-        groups
-            .entry(format!("{}-{}", p.file.proof_type, p.file.vk_digest))
-            .or_default()
-            .push(p);
     }
-    for (_, group) in groups {
-        let vk = match group[0].file.verifying_key(store) {
-            Ok(vk) => vk,
-            Err(err) => {
-                for p in group {
-                    report.invalid.push((p.what.clone(), err.to_string()));
-                }
-                continue;
-            }
-        };
-        let mut items = Vec::new();
-        let mut bad_shape = Vec::new();
-        for p in &group {
-            match (p.file.partition_inputs(), p.file.proof_bytes()) {
-                (Ok(i), Ok(b)) if i.len() == b.len() => items.extend(i.into_iter().zip(b)),
-                (Err(err), _) | (_, Err(err)) => bad_shape.push((p.what.clone(), err.to_string())),
-                _ => bad_shape.push((
-                    p.what.clone(),
-                    "proof count does not match partitions".into(),
-                )),
-            }
-        }
-        if bad_shape.is_empty() && strata_prover::snark::batch_verify(&vk, &items).is_ok() {
-            continue;
-        }
-        report.invalid.extend(bad_shape);
-        for p in group {
-            if let Err(err) = p.file.verify(store) {
-                report.invalid.push((p.what.clone(), err.to_string()));
-            }
-        }
-        report.invalid.dedup();
-    }
+    let files: Vec<_> = proofs.iter().map(|p| &p.file).collect();
+    report.invalid = strata_prover::proof_file::audit(&files, store)
+        .into_iter()
+        .map(|(i, why)| {
+            (
+                format!("{} at epoch {}", proofs[i].what, proofs[i].epoch),
+                why,
+            )
+        })
+        .collect();
     report
 }
 

@@ -249,3 +249,22 @@ fn corrupt_or_truncated_parameter_files_are_named_errors() {
         Err(ParamsError::Missing { .. })
     ));
 }
+
+#[test]
+fn audit_batches_and_names_the_one_bad_file() {
+    use strata_prover::proof_file::{audit, prove_window};
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (1..=2).map(|n| seal_sector(tmp.path(), 10 + n)).collect();
+    cached_params(ProofKind::Window);
+    let store = store();
+    let a = prove_window(&dirs, &[1; 32], &store).unwrap();
+    let b = prove_window(&dirs[..1], &[2; 32], &store).unwrap();
+    assert!(audit(&[&a, &b], &store).is_empty());
+    let mut bad = b.clone();
+    let mut bytes = hex::decode(&bad.proofs[0]).unwrap();
+    bytes[20] ^= 1;
+    bad.proofs[0] = hex::encode(bytes);
+    let found = audit(&[&a, &bad, &b], &store);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, 1);
+}

@@ -202,6 +202,12 @@ impl Provider {
             .iter()
             .map(|d| (self.piece_path(d.id), d.raw_len))
             .collect();
+        // Committed capacity: one piece of zeros filling the sector.
+        let cc_len = if deals.is_empty() {
+            self.proof_type.sector_size.bytes() / 128 * 127
+        } else {
+            0
+        };
         let started = Instant::now();
         let d2 = dir.clone();
         let meta = tokio::task::spawn_blocking(move || -> Result<SectorMeta, String> {
@@ -212,7 +218,7 @@ impl Provider {
                 std::fs::remove_dir_all(&d2)
                     .map_err(|e| format!("removing a stale sector: {e}"))?;
             }
-            let readers = pieces
+            let mut readers = pieces
                 .iter()
                 .map(|(p, len)| {
                     let f = std::fs::File::open(p)
@@ -223,6 +229,13 @@ impl Provider {
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
+            if cc_len > 0 {
+                use std::io::Read;
+                readers.push(PieceSource {
+                    reader: Box::new(std::io::repeat(0).take(cc_len)),
+                    len: cc_len,
+                });
+            }
             seal(&cfg, readers, &d2, &NoProgress).map_err(|e| e.to_string())
         })
         .await
@@ -237,8 +250,13 @@ impl Provider {
                 raw_len: 0,
             })
             .collect();
-        let expect = strata_sealer::comm_d_from_pieces(self.proof_type.sector_size, &infos)
-            .map_err(|e| e.to_string())?;
+        let expect = if infos.is_empty() {
+            let leaves = self.proof_type.sector_size.bytes() / 32;
+            strata_sealer::pieces::zero_root(leaves.trailing_zeros())
+        } else {
+            strata_sealer::comm_d_from_pieces(self.proof_type.sector_size, &infos)
+                .map_err(|e| e.to_string())?
+        };
         if expect != meta.comm_d {
             return Err("the sealed data's CommD differs from the deals' pieces".into());
         }

@@ -319,13 +319,19 @@ async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
     assert_eq!(w.provider.db.sector(1).unwrap().unwrap().step, Step::Active);
     assert_eq!(w.chain.deal(deal).await.unwrap().status, DealStatus::Active);
 
-    // Several proven deadlines and a payment.
+    // A committed-capacity sector (`strata miner pledge`): zeros, no deals.
+    let cc = w.provider.db.next_sector_number().unwrap();
+    w.provider.db.new_sector(cc, &[]).unwrap();
+
+    // Several proven deadlines and a payment; the CC sector active too.
     use std::sync::atomic::Ordering::Relaxed;
-    w.until("three posts and a payment", 300, |w| {
+    w.until("three posts, a payment, the CC sector", 300, |w| {
         w.provider.metrics.posts_submitted.load(Relaxed) >= 3
             && block_on(w.chain.deal(deal)).unwrap().paid > Token::ZERO
+            && block_on(w.chain.sector(1000, cc)).is_ok_and(|s| s.status == SectorStatus::Active)
     })
     .await;
+    assert!(block_on(w.chain.sector(1000, cc)).unwrap().deals.is_empty());
     assert_eq!(w.provider.metrics.posts_missed.load(Relaxed), 0);
     assert!(
         w.provider.metrics.winning_submitted.load(Relaxed) >= 1,
@@ -386,7 +392,8 @@ async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
         .unwrap();
     assert!(metrics.contains("strata_posts_submitted_total"));
     assert!(
-        metrics.contains("strata_sectors{state=\"active\"} 1"),
-        "{metrics}"
+        metrics.contains("strata_sectors{state=\"active\"} 2"),
+        "{metrics} {:#?}",
+        w.provider.db.sectors().unwrap()
     );
 }
