@@ -243,31 +243,11 @@ mod tests {
     use super::*;
     use crate::config::Genesis;
     use crate::state::Miner;
-    use std::collections::BTreeMap;
 
     fn state_with_miner() -> State {
         let mut s = crate::exec::genesis_state(&Genesis::preset("devnet").unwrap());
         let a = crate::config::devnet_faucet().address();
-        s.miners.insert(
-            7,
-            Miner {
-                owner: a,
-                worker: a,
-                proof_type: 1,
-                deal_endpoint: String::new(),
-                proving_period_start: 0,
-                available: Token::ZERO,
-                precommit_deposits: Token::ZERO,
-                locked_pledge: Token::ZERO,
-                vesting: BTreeMap::new(),
-                fee_debt: Token::ZERO,
-                escrow_free: Token::ZERO,
-                escrow_locked: Token::ZERO,
-                sectors: BTreeMap::new(),
-                deadlines: vec![],
-                blocks_won: 0,
-            },
-        );
+        s.miners.insert(7, Miner::new(a, a, 1, String::new(), 0, 0));
         s
     }
 

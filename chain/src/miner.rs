@@ -5,8 +5,7 @@
 use crate::economics;
 use crate::market;
 use crate::rules::{self, check_operator, check_owner, miner, qa_power, sector_size, Ctx};
-use crate::state::{Deadline, Miner, Partition, Sector, State};
-use std::collections::BTreeMap;
+use crate::state::{Miner, Partition, Sector, State};
 use strata_chain_client::types::{DealId, Epoch, MinerId, RandomnessTag};
 use strata_chain_client::views::{Pot, ProofRecord, SectorStatus};
 use strata_chain_client::{Address, ChainError, Token};
@@ -35,26 +34,12 @@ pub fn create(
     let offset = u64::from_le_bytes(offset[..8].try_into().expect("8 bytes"))
         % ctx.constants.proving_period as u64;
     s.next_miner_id += 1;
+    // The first period starts at least a whole period out, so no deadline is late at once.
+    let start = now + ctx.constants.proving_period + offset as i64;
+    let deadlines = ctx.constants.deadlines as usize;
     s.miners.insert(
         id,
-        Miner {
-            owner,
-            worker,
-            proof_type,
-            deal_endpoint,
-            // Start at least a whole period out, so the first deadlines are never already late.
-            proving_period_start: now + ctx.constants.proving_period + offset as i64,
-            available: Token::ZERO,
-            precommit_deposits: Token::ZERO,
-            locked_pledge: Token::ZERO,
-            vesting: BTreeMap::new(),
-            fee_debt: Token::ZERO,
-            escrow_free: Token::ZERO,
-            escrow_locked: Token::ZERO,
-            sectors: BTreeMap::new(),
-            deadlines: vec![Deadline::default(); ctx.constants.deadlines as usize],
-            blocks_won: 0,
-        },
+        Miner::new(owner, worker, proof_type, deal_endpoint, start, deadlines),
     );
     Ok(id)
 }

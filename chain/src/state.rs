@@ -117,6 +117,34 @@ pub struct Miner {
 }
 
 impl Miner {
+    /// A new miner with no balances and no sectors.
+    pub fn new(
+        owner: Address,
+        worker: Address,
+        proof_type: u64,
+        deal_endpoint: String,
+        proving_period_start: Epoch,
+        deadlines: usize,
+    ) -> Miner {
+        Miner {
+            owner,
+            worker,
+            proof_type,
+            deal_endpoint,
+            proving_period_start,
+            available: Token::ZERO,
+            precommit_deposits: Token::ZERO,
+            locked_pledge: Token::ZERO,
+            vesting: BTreeMap::new(),
+            fee_debt: Token::ZERO,
+            escrow_free: Token::ZERO,
+            escrow_locked: Token::ZERO,
+            sectors: BTreeMap::new(),
+            deadlines: vec![Deadline::default(); deadlines],
+            blocks_won: 0,
+        }
+    }
+
     /// Total vesting.
     pub fn vesting_total(&self) -> Token {
         self.vesting.values().copied().sum()

@@ -230,19 +230,24 @@ pub fn unseal(args: UnsealArgs) -> Result<()> {
     Ok(())
 }
 
-/// The offline demo: seal, unseal, WindowPoSt proof file, offline audit, tampering rejected.
-pub fn demo_offline(args: DemoArgs) -> Result<()> {
-    let tmp;
-    let dir = match &args.keep {
+/// The demo's working directory: `--keep DIR` (kept), or a temporary one removed on drop.
+pub fn demo_dir(keep: &Option<PathBuf>) -> Result<(Option<tempfile::TempDir>, PathBuf)> {
+    match keep {
         Some(d) => {
             std::fs::create_dir_all(d)?;
-            d.clone()
+            Ok((None, d.clone()))
         }
         None => {
-            tmp = tempfile::Builder::new().prefix("strata-demo-").tempdir()?;
-            tmp.path().to_path_buf()
+            let tmp = tempfile::Builder::new().prefix("strata-demo-").tempdir()?;
+            let p = tmp.path().to_path_buf();
+            Ok((Some(tmp), p))
         }
-    };
+    }
+}
+
+/// The offline demo: seal, unseal, WindowPoSt proof file, offline audit, tampering rejected.
+pub fn demo_offline(args: DemoArgs) -> Result<()> {
+    let (_tmp, dir) = demo_dir(&args.keep)?;
     let pt = ProofType::for_size(args.sector_size)?;
     let sample_len = (pt.sector_size.bytes() / 128 * 127 / 2) as usize + 17;
     println!("Strata demo: sealing a {sample_len}-byte sample into a {} sector (proof type {}, {} layers)", pt.sector_size, pt.id, pt.layers);

@@ -107,17 +107,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 }
 
 async fn demo(args: DemoArgs) -> Result<()> {
-    let tmp;
-    let dir = match &args.keep {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::Builder::new().prefix("strata-demo-").tempdir()?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, dir) = crate::commands::demo_dir(&args.keep)?;
     let pt = ProofType::for_size(args.sector_size)?;
     let block_ms = args
         .block_time_ms
@@ -157,6 +147,13 @@ async fn demo(args: DemoArgs) -> Result<()> {
     );
     let timer = spawn_epoch_timer(chain.clone(), block_ms);
     let faucet = devnet_faucet();
+    // Enough for the deposit and pledge of a sector of this size (twice over), at least 100.
+    let size = pt.sector_size.bytes() as u128;
+    let circulating = chain.network().await.map_err(e)?.supply.total();
+    let need = strata_chain::economics::precommit_deposit(&c, 0, 0, size).0
+        + strata_chain::economics::initial_pledge(&c, 0, 0, circulating, size).0;
+    let funding =
+        Token((2 * need).max(Token::whole(100).0) / Token::whole(1).0 * Token::whole(1).0);
     let owner = KeyPair::generate().map_err(|e| anyhow!("{e}"))?;
     let client = KeyPair::generate().map_err(|e| anyhow!("{e}"))?;
     send(
@@ -164,7 +161,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         &faucet,
         Method::Transfer {
             to: owner.address(),
-            amount: Token::whole(1000),
+            amount: Token(funding.0 + Token::whole(100).0),
         },
         false,
     )
@@ -202,7 +199,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         &owner,
         Method::AddMinerBalance {
             miner,
-            amount: Token::whole(100),
+            amount: funding,
         },
         false,
     )
