@@ -1,8 +1,8 @@
 //! `strata`: the one binary for storage providers, clients and auditors.
 //!
 //! Sealing, unsealing, piece commitments, proofs and their offline verification, Groth16
-//! parameters, the embedded devnet chain, keys and chain queries (DESIGN §9). The provider
-//! daemon arrives with its crate.
+//! parameters, the embedded devnet chain, keys and chain queries, the provider daemon, the
+//! client's deal flow, the auditor's command and the demo (DESIGN §9).
 
 mod bar;
 mod chain_cmd;
