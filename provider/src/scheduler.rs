@@ -54,6 +54,13 @@ impl Provider {
             }
         };
         let now = head.epoch + 1;
+        {
+            // Forget what can no longer matter, so a long-running daemon's memory stays flat.
+            let mut st = self.sched.lock().expect("sched");
+            let horizon = head.epoch - 2 * self.constants.proving_period;
+            st.winning_tried.retain(|e| *e > horizon);
+            st.declared.retain(|(_, open)| *open > horizon);
+        }
         let mut window_soon = false;
         for d in &deadlines {
             self.track_window(d, head.epoch);
