@@ -277,6 +277,14 @@ pub enum Method {
         /// Amount.
         amount: Token,
     },
+    /// Gives part of the sender's DataCap to another account (a verifier allocating to a
+    /// client; on the devnet the faucet holds the genesis DataCap).
+    GrantDatacap {
+        /// Recipient.
+        to: Address,
+        /// Bytes of DataCap.
+        bytes: u64,
+    },
     /// Publishes client-signed deals (sent by the provider's worker or owner).
     PublishDeals {
         /// The provider.

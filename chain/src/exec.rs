@@ -154,6 +154,10 @@ fn dispatch(
             market::withdraw_escrow(s, from, holder, amount)?;
             nothing
         }
+        Method::GrantDatacap { to, bytes } => {
+            market::grant_datacap(s, from, to, bytes)?;
+            nothing
+        }
         Method::PublishDeals { miner: id, deals } => {
             let ids = market::publish(s, now, from, id, deals)?;
             Ok(json!({ "deals": ids }))

@@ -53,6 +53,24 @@ pub fn withdraw_escrow(
     s.transfer(src, to, amount, "escrow_withdrawal")
 }
 
+/// `GrantDatacap`: moves DataCap from the sender to `to`.
+pub fn grant_datacap(
+    s: &mut State,
+    from: Address,
+    to: Address,
+    bytes: u64,
+) -> Result<(), ChainError> {
+    let have = s.accounts.get(&from).map(|a| a.datacap).unwrap_or(0);
+    if have < bytes {
+        return Err(ChainError::insufficient(format!(
+            "{from} has {have} bytes of DataCap, not {bytes}"
+        )));
+    }
+    s.accounts.entry(from).or_default().datacap -= bytes;
+    s.accounts.entry(to).or_default().datacap += bytes;
+    Ok(())
+}
+
 /// `PublishDeals`: every proposal checked, all or none published. Returns the new deal ids.
 pub fn publish(
     s: &mut State,

@@ -189,3 +189,79 @@ fn deal_lifecycle_payments_expiry_and_slashing() {
         Token::ZERO
     );
 }
+
+#[test]
+fn datacap_is_granted_and_spent_by_verified_deals() {
+    let net = Net::hashed();
+    let owner = net.funded(1, 10_000);
+    let client = net.funded(2, 100);
+    let id = net.miner(&owner, 1000);
+    net.send(
+        &client,
+        Method::AddEscrow {
+            to: EscrowHolder::Account(client.address()),
+            amount: Token::whole(50),
+        },
+    )
+    .unwrap();
+    net.step(1);
+    let p = piece(3, 1000);
+    let proposal = |verified| DealProposal {
+        piece_cid: p.comm_p,
+        piece_size: p.padded_size,
+        client: client.address(),
+        provider: id,
+        start_epoch: net.head() + 50,
+        end_epoch: net.head() + 150,
+        price_per_epoch: Token(1),
+        provider_collateral: Token::ZERO,
+        client_collateral: Token::ZERO,
+        verified,
+        label: String::new(),
+    };
+    // No DataCap yet: a verified deal is refused.
+    let err = net
+        .send(
+            &owner,
+            Method::PublishDeals {
+                miner: id,
+                deals: vec![proposal(true).sign(&client).unwrap()],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, strata_chain_client::ErrorKind::BadDeal, "{err}");
+    // The faucet (the genesis verifier) grants 1024 bytes; more than it has is refused.
+    let err = net
+        .send(
+            &client,
+            Method::GrantDatacap {
+                to: owner.address(),
+                bytes: 1,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, strata_chain_client::ErrorKind::InsufficientFunds);
+    net.send(
+        &net.faucet,
+        Method::GrantDatacap {
+            to: client.address(),
+            bytes: 1024,
+        },
+    )
+    .unwrap();
+    net.send(
+        &owner,
+        Method::PublishDeals {
+            miner: id,
+            deals: vec![proposal(true).sign(&client).unwrap()],
+        },
+    )
+    .unwrap();
+    net.step(1);
+    assert_eq!(
+        block_on(net.chain.account(client.address()))
+            .unwrap()
+            .datacap,
+        0
+    );
+}

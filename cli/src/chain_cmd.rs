@@ -248,6 +248,19 @@ pub enum WalletCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Give DataCap (bytes, for verified deals) from a key holding some (on the devnet, the
+    /// `faucet`) to an address.
+    Datacap {
+        /// Granting key name (or `faucet`).
+        #[arg(long)]
+        from: String,
+        /// Recipient (address or key name).
+        to: String,
+        /// Bytes of DataCap.
+        bytes: u64,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Send tokens (`1.5`, `20`, `100atto`) from a key (or the devnet `faucet`) to an address.
     Send {
         /// Paying key name (or `faucet`).
@@ -378,6 +391,19 @@ pub fn wallet(cmd: WalletCommand) -> Result<()> {
                 Ok(())
             })
         }
+        WalletCommand::Datacap {
+            from,
+            to,
+            bytes,
+            conn,
+        } => runtime()?.block_on(async {
+            let rpc = conn.client()?;
+            let key = conn.key(&from)?;
+            let to = conn.address(&to)?;
+            let id = send(&rpc, &key, Method::GrantDatacap { to, bytes }, false).await?;
+            println!("granted {bytes} bytes of DataCap to {to}: message {id}");
+            Ok(())
+        }),
         WalletCommand::Send {
             from,
             to,
