@@ -89,6 +89,24 @@ fn post_real(
             let f = prove_window(&proving, &randomness, store).unwrap();
             (Some(f.proofs[0].clone()), f.faulty_sectors())
         };
+        // The same proof with one bit flipped is refused by the chain's Groth16 check.
+        if let Some(good) = &proof {
+            let mut bytes = hex::decode(good).unwrap();
+            bytes[100] ^= 1;
+            let err = net
+                .send(
+                    key,
+                    Method::SubmitWindowPost {
+                        miner: id,
+                        deadline: dl,
+                        partition: p.index,
+                        skipped: skipped.clone(),
+                        proof: Some(hex::encode(bytes)),
+                    },
+                )
+                .unwrap_err();
+            assert_eq!(err.kind, ErrorKind::InvalidProof, "{err}");
+        }
         net.send(
             key,
             Method::SubmitWindowPost {
