@@ -104,6 +104,16 @@ pub enum ParamsError {
         /// What failed.
         reason: String,
     },
+    /// The verifying key read from a parameter file is not the one its manifest entry names.
+    #[error("verifying key in parameter file {path} has BLAKE3 {actual}, the manifest records {recorded}")]
+    VkDigest {
+        /// The parameter file.
+        path: PathBuf,
+        /// The digest in the manifest.
+        recorded: String,
+        /// The digest of the key the file holds.
+        actual: String,
+    },
     /// The manifest does not parse.
     #[error("manifest {path} is malformed: {reason}")]
     BadManifest {
@@ -345,7 +355,8 @@ impl ParamsStore {
     }
 
     /// The verifying key with BLAKE3 digest `vk_digest` from the entry for (`kind`, `sector_size`),
-    /// after checking the file; the key is read from the file's prefix, not the whole file.
+    /// after checking the file; the key is read from the file's prefix, not the whole file, and its
+    /// digest recomputed: a key whose digest is not the manifest's is [`ParamsError::VkDigest`].
     pub fn load_vk(
         &self,
         kind: ProofKind,
@@ -364,10 +375,19 @@ impl ParamsStore {
                 dir: self.dir.clone(),
             })?;
         let map = self.check_file(&entry)?;
+        let path = self.dir.join(&entry.file);
         let vk = VerifyingKey::<Bls12>::read(&map[..]).map_err(|e| ParamsError::Corrupt {
-            path: self.dir.join(&entry.file),
+            path: path.clone(),
             reason: format!("verifying key does not parse: {e}"),
         })?;
+        let actual = self::vk_digest(&vk);
+        if actual != entry.vk_digest {
+            return Err(ParamsError::VkDigest {
+                path,
+                recorded: entry.vk_digest,
+                actual,
+            });
+        }
         Ok((vk, entry))
     }
 

@@ -2,6 +2,11 @@
 //! JSON document with the proof kind and type, every public input, one 192-byte Groth16 proof per
 //! partition (hex), and the BLAKE3 digest of the verifying key. Verification needs only the file
 //! and the parameter directory; the key must belong to the circuit of the file's kind and size.
+//!
+//! The document is strict: every field is required (no defaults) and an unknown field anywhere in
+//! it is an error, so what an auditor reads is exactly what the prover wrote. The format tag and
+//! version are checked first, so a file of another version is named as such rather than as a
+//! field mismatch.
 
 use crate::circuit::porep::{public_inputs as porep_inputs, PorepCircuit};
 use crate::circuit::post::{public_inputs as post_inputs, PostCircuit};
@@ -29,7 +34,7 @@ pub const VERSION: u32 = 1;
 
 /// The public inputs of each kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PublicData {
     /// A seal proof of the listed partitions.
     Porep {
@@ -54,13 +59,14 @@ pub enum PublicData {
         /// The sectors of each partition (padded).
         partitions: Vec<Vec<PostSector>>,
         /// Sectors skipped as faulty (informational; the chain takes them as declared faults).
-        #[serde(default)]
+        /// Required, even when empty.
         faulty: Vec<Faulty>,
     },
 }
 
 /// A proof file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProofFile {
     /// Always `strata-proof`.
     pub format: String,
@@ -98,20 +104,33 @@ pub enum VerifyError {
     },
 }
 
+/// The format tag and version, read leniently before the strict document.
+#[derive(Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+}
+
 impl ProofFile {
     /// Reads and parses a proof file, with a clear error for anything malformed.
     pub fn read(path: &Path) -> Result<ProofFile, VerifyError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| VerifyError::Malformed(format!("cannot read {}: {e}", path.display())))?;
-        let f: ProofFile =
-            serde_json::from_str(&text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-        if f.format != FORMAT || f.version != VERSION {
+        Self::parse(&text)
+    }
+
+    /// Parses a proof file's text: first its format tag and version (another version is named as
+    /// such), then the whole document strictly — a missing or unknown field is an error naming it.
+    pub fn parse(text: &str) -> Result<ProofFile, VerifyError> {
+        let h: Header =
+            serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        if h.format != FORMAT || h.version != VERSION {
             return Err(VerifyError::Malformed(format!(
                 "format {:?} version {} (this build reads {FORMAT} v{VERSION})",
-                f.format, f.version
+                h.format, h.version
             )));
         }
-        Ok(f)
+        serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))
     }
 
     /// Writes the file atomically.
@@ -417,14 +436,18 @@ pub fn prove_window(
     })
 }
 
-/// Verifies many proof files as an auditor does: one batch verification per verifying key (much
-/// cheaper per proof), and only when a batch fails, each of its files alone to name the bad
-/// ones. Returns the index of every invalid file with the reason; empty means all valid.
+/// Verifies many proof files as an auditor does: one batch verification per (proof kind, proof
+/// type, verifying-key digest) — much cheaper per proof — and only when a batch fails, each of its
+/// files alone to name the bad ones. Every file in a group names the same key for the same
+/// circuit, so each is checked against its own key, which must be the registered one for its
+/// circuit; a file naming another kind's key never shares (or spoils) that kind's batch.
+/// Returns the index of every invalid file with the reason; empty means all valid.
 pub fn audit(files: &[&ProofFile], store: &ParamsStore) -> Vec<(usize, String)> {
-    let mut groups: std::collections::BTreeMap<(u64, String), Vec<usize>> = Default::default();
+    let mut groups: std::collections::BTreeMap<(&'static str, u64, String), Vec<usize>> =
+        Default::default();
     for (i, f) in files.iter().enumerate() {
         groups
-            .entry((f.proof_type, f.vk_digest.clone()))
+            .entry((f.kind().as_str(), f.proof_type, f.vk_digest.clone()))
             .or_default()
             .push(i);
     }

@@ -1,6 +1,15 @@
 //! The vanilla seal proof (DESIGN §6): for each challenged node c, Merkle openings and the values
 //! they open — c's data leaf in tree_d, c's and its 14 parents' columns in tree_c, c's replica leaf
 //! in tree_r_last — from which a verifier recomputes every label of c with plain hashing.
+//!
+//! **Node ranges.** The verifier accepts exactly what the PoRep circuit accepts, so it requires a
+//! value to be below 2^254 (a data node, DESIGN §2) exactly where the circuit decomposes it into
+//! 254 bits: the data leaf and every sibling on its tree_d path (each tree_d level decomposes both
+//! children); every label that is a preimage part of a recomputed label — the 6 base parents'
+//! labels in every layer and the 8 expander parents' labels in layers 1..L−1; and c's own labels
+//! (the circuit equates each with a 254-bit `hash_d` output). An expander parent's layer-L label is
+//! hashed by neither, only committed in its column, so like every other tree_c and tree_r_last
+//! value it may be any canonical field element (below r), in the circuit as here.
 
 use crate::challenges::porep_challenges;
 use crate::error::ProofError;
@@ -8,9 +17,9 @@ use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::path::Path;
-use strata_params::ProofType;
+use strata_params::{ProofType, BASE_DEGREE};
 use strata_primitives::merkle::{MerkleProof, TreeReader};
-use strata_primitives::node::{as_nodes, node_to_fr, Node};
+use strata_primitives::node::{as_nodes, is_data_node, node_to_fr, Node};
 use strata_primitives::serde_hex;
 use strata_sealer::graph::{Graph, PARENTS};
 use strata_sealer::labeling::label_reference;
@@ -44,8 +53,10 @@ pub struct ChallengeProof {
     pub replica: MerkleProof,
 }
 
-/// The public inputs of a seal proof; the verifier derives replica_id and the challenges.
+/// The public inputs of a seal proof; the verifier derives replica_id and the challenges. Part of
+/// the proof-file document, so unknown fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SealPublicInputs {
     /// Registered proof type id.
     pub proof_type: u64,
@@ -187,6 +198,24 @@ pub fn prove_seal_partition(
     })
 }
 
+/// Which opened column a label belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnRef {
+    /// The challenged node's own column.
+    Own,
+    /// The column of parent `k` (0..6 base, 6..14 expander).
+    Parent(usize),
+}
+
+impl std::fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnRef::Own => write!(f, "own column"),
+            ColumnRef::Parent(k) => write!(f, "parent {k} column"),
+        }
+    }
+}
+
 /// Why a vanilla seal proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SealRejection {
@@ -228,9 +257,36 @@ pub enum SealRejection {
         /// The challenged node.
         challenge: u64,
     },
+    /// The data leaf is not a data node (≥ 2^254); the circuit packs it into 254 bits.
+    #[error("challenge {challenge}: data leaf is not below 2^254")]
+    DataLeafRange {
+        /// The challenged node.
+        challenge: u64,
+    },
+    /// A sibling on the data leaf's tree_d path is ≥ 2^254; the circuit packs every tree_d child
+    /// into 254 bits.
+    #[error("challenge {challenge}: tree_d sibling at level {level} is not below 2^254")]
+    DataPathRange {
+        /// The challenged node.
+        challenge: u64,
+        /// The level (0 = the leaves).
+        level: usize,
+    },
+    /// A label the circuit packs into 254 bits (a hashed parent label, or an own label, which
+    /// must equal a `hash_d` output) is ≥ 2^254.
+    #[error("challenge {challenge}: {column} label of layer {layer} is not below 2^254")]
+    LabelRange {
+        /// The challenged node.
+        challenge: u64,
+        /// Whose column.
+        column: ColumnRef,
+        /// The label's layer (1-based).
+        layer: usize,
+    },
 }
 
-/// The reference verifier: accepts exactly the valid proofs of `partition` for `public`.
+/// The reference verifier: accepts exactly the valid proofs of `partition` for `public`, and
+/// exactly what the PoRep circuit accepts (node ranges as in the module docs).
 pub fn verify_seal_partition(
     public: &SealPublicInputs,
     proof: &SealPartitionProof,
@@ -275,6 +331,20 @@ pub fn verify_seal_partition(
         if cp.data.index != c || !cp.data.verify(&d_shape, &public.comm_d) {
             return Err(bad("data (tree_d)"));
         }
+        if !is_data_node(&cp.data.leaf) {
+            return Err(SealRejection::DataLeafRange { challenge: c });
+        }
+        if let Some(level) = cp
+            .data
+            .siblings
+            .iter()
+            .position(|row| !row.iter().all(is_data_node))
+        {
+            return Err(SealRejection::DataPathRange {
+                challenge: c,
+                level,
+            });
+        }
         if cp.replica.index != c || !cp.replica.verify(&r_shape, &proof.comm_r_last) {
             return Err(bad("replica (tree_r_last)"));
         }
@@ -298,13 +368,36 @@ pub fn verify_seal_partition(
             }
         }
         for layer in 1..=pt.layers {
-            let mut labels: Vec<Node> = cp.parents[..6]
-                .iter()
-                .map(|col| col.labels[layer - 1])
+            // The preimage's parent labels: base parents in this layer, expanders in the previous.
+            let used: Vec<(usize, usize)> = (0..BASE_DEGREE)
+                .map(|k| (k, layer))
+                .chain(
+                    (BASE_DEGREE..PARENTS)
+                        .filter(|_| layer > 1)
+                        .map(|k| (k, layer - 1)),
+                )
                 .collect();
-            if layer > 1 {
-                labels.extend(cp.parents[6..].iter().map(|col| col.labels[layer - 2]));
+            if let Some(&(k, l)) = used
+                .iter()
+                .find(|&&(k, l)| !is_data_node(&cp.parents[k].labels[l - 1]))
+            {
+                return Err(SealRejection::LabelRange {
+                    challenge: c,
+                    column: ColumnRef::Parent(k),
+                    layer: l,
+                });
             }
+            if !is_data_node(&cp.column.labels[layer - 1]) {
+                return Err(SealRejection::LabelRange {
+                    challenge: c,
+                    column: ColumnRef::Own,
+                    layer,
+                });
+            }
+            let labels: Vec<Node> = used
+                .iter()
+                .map(|&(k, l)| cp.parents[k].labels[l - 1])
+                .collect();
             if label_reference(&rid, layer as u32, c, &labels) != cp.column.labels[layer - 1] {
                 return Err(SealRejection::Label {
                     challenge: c,

@@ -13,8 +13,10 @@ use strata_primitives::serde_hex;
 use strata_sealer::seal::comm_r;
 use strata_sealer::{SectorMeta, SectorPaths};
 
-/// A sector as the chain knows it: its number and CommR.
+/// A sector as the chain knows it: its number and CommR. Part of the proof-file document, so
+/// unknown fields are refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PostSector {
     /// Sector number.
     pub sector_number: u64,
@@ -38,8 +40,10 @@ pub struct SectorPostProof {
     pub openings: Vec<MerkleProof>,
 }
 
-/// A sector that could not be proven, and why.
+/// A sector that could not be proven, and why. Part of the proof-file document, so unknown
+/// fields are refused.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Faulty {
     /// Sector number (or the directory's position if its meta.json is unreadable).
     pub sector_number: u64,
@@ -124,7 +128,9 @@ pub enum PostRejection {
     },
 }
 
-/// Verifies one sector's proof against its public CommR.
+/// Verifies one sector's proof against its public CommR. Replica leaves, siblings, comm_c and
+/// comm_r_last may be any canonical field element (below r, not necessarily below 2^254): the
+/// circuit only feeds them to Poseidon, and an encoded node `data + label` is often ≥ 2^254.
 pub fn verify_sector(
     pt: &ProofType,
     randomness: &Node,
