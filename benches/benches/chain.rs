@@ -24,6 +24,7 @@ impl Bench {
     fn send(&mut self, key: &KeyPair, call: Method) {
         let n = self.nonces.entry(key.address().0).or_default();
         let m = Message {
+            network: self.chain.genesis().network.clone(),
             from: key.address(),
             nonce: *n,
             call,

@@ -3,7 +3,8 @@
 //! message, checked and applied against the pending state at once (its error comes back
 //! immediately, state unchanged) and included in the next epoch.
 
-use crate::error::ChainError;
+use crate::beacon::{BeaconEntry, BeaconInfo};
+use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
 use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
@@ -29,8 +30,10 @@ pub mod methods {
     pub const SECTORS: &str = "chain_sectors";
     /// `{miner}` → `[DeadlineInfo]`
     pub const DEADLINES: &str = "chain_deadlines";
-    /// `{tag, epoch, entropy}` → hex node
-    pub const RANDOMNESS: &str = "chain_randomness";
+    /// `{epoch}` → [`crate::beacon::BeaconEntry`] (the entry epoch `epoch` uses)
+    pub const BEACON: &str = "chain_beacon";
+    /// `{}` → [`crate::beacon::BeaconInfo`] (the beacon's key and source)
+    pub const BEACON_INFO: &str = "chain_beacon_info";
     /// `{id}` → [`super::DealInfo`]
     pub const DEAL: &str = "chain_deal";
     /// `{}` → `[DealInfo]`
@@ -68,13 +71,41 @@ pub trait ChainApi: Send + Sync {
     async fn sectors(&self, miner: MinerId) -> Result<Vec<SectorInfo>, ChainError>;
     /// A miner's deadlines, each with its current or next instance.
     async fn deadlines(&self, miner: MinerId) -> Result<Vec<DeadlineInfo>, ChainError>;
-    /// Randomness drawn at `epoch` (≤ head) for `tag` and `entropy` (a miner id).
+    /// The network's beacon: its public key and where entries come from. A client should pin
+    /// it (the RPC client keeps the first answer and refuses a node that changes it).
+    async fn beacon_info(&self) -> Result<BeaconInfo, ChainError>;
+    /// The beacon entry epoch `epoch` (≤ head) uses, as the node serves it: unverified. Use
+    /// [`ChainApi::verified_beacon`] or [`ChainApi::randomness`], which check it.
+    async fn beacon(&self, epoch: Epoch) -> Result<BeaconEntry, ChainError>;
+    /// The beacon entry of `epoch`, checked against [`ChainApi::beacon_info`]: the right round,
+    /// signed by the network's key. A forged or altered entry is a `BadSignature` error.
+    async fn verified_beacon(&self, epoch: Epoch) -> Result<BeaconEntry, ChainError> {
+        let info = self.beacon_info().await?;
+        let entry = self.beacon(epoch).await?;
+        info.verify(epoch, &entry).map_err(|e| {
+            ChainError::new(
+                ErrorKind::BadSignature,
+                format!("the chain's beacon entry for epoch {epoch} is refused: {e}"),
+            )
+        })?;
+        Ok(entry)
+    }
+    /// Randomness drawn at `epoch` (≤ head) for `tag` and `entropy` (a miner id), computed here
+    /// from the verified beacon entry (never taken from the node on trust).
     async fn randomness(
         &self,
         tag: RandomnessTag,
         epoch: Epoch,
         entropy: u64,
-    ) -> Result<Node, ChainError>;
+    ) -> Result<Node, ChainError> {
+        let entry = self.verified_beacon(epoch).await?;
+        Ok(crate::beacon::draw(
+            &entry.randomness(),
+            tag,
+            epoch,
+            entropy,
+        ))
+    }
     /// A deal.
     async fn deal(&self, id: DealId) -> Result<DealInfo, ChainError>;
     /// All deals.

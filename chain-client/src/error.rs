@@ -30,6 +30,8 @@ pub enum ErrorKind {
     InvalidParams,
     /// A deal proposal is not acceptable.
     BadDeal,
+    /// A message or deal proposal signed for another network.
+    WrongNetwork,
     /// The request is not valid JSON.
     ParseError,
     /// The JSON is not a valid JSON-RPC 2.0 request.
@@ -61,6 +63,7 @@ impl ErrorKind {
             ErrorKind::TooLate => 1008,
             ErrorKind::Duplicate => 1009,
             ErrorKind::BadDeal => 1010,
+            ErrorKind::WrongNetwork => 1011,
             ErrorKind::Unavailable => 1099,
         }
     }
@@ -109,6 +112,7 @@ ctor!(
     duplicate => Duplicate,
     bad_proof => InvalidProof,
     bad_deal => BadDeal,
+    wrong_network => WrongNetwork,
     internal => Internal,
     unavailable => Unavailable,
 );

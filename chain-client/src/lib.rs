@@ -6,6 +6,8 @@
 //! JSON-RPC; a program written against the trait runs unchanged against either.
 
 pub mod api;
+pub mod audit;
+pub mod beacon;
 pub mod error;
 pub mod keys;
 pub mod keystore;

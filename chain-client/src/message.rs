@@ -1,17 +1,21 @@
-//! Signed messages: every state-changing call. A message names its sender, the sender's nonce and
-//! the typed call ([`Method`]); it is signed over `"strata-msg-v1" ‖ canonical JSON` (object keys
-//! sorted), so any change to any field invalidates the signature.
+//! Signed messages: every state-changing call. A message names the network it is meant for, its
+//! sender, the sender's nonce and the typed call ([`Method`]); it is signed over
+//! `"strata-msg-v2" ‖ canonical JSON` (object keys sorted), so any change to any field
+//! invalidates the signature, and a message signed for one network (say a devnet) is refused by
+//! every other (the chain checks `network` against its genesis name): no cross-network replay.
 
 use crate::keys::{verify, Address, KeyPair};
 use crate::types::Method;
 use serde::{Deserialize, Serialize};
 
 /// Domain tag prefixed to the signed bytes.
-pub const DOMAIN: &[u8] = b"strata-msg-v1";
+pub const DOMAIN: &[u8] = b"strata-msg-v2";
 
 /// An unsigned message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
+    /// The network the message is for (the chain's genesis name): part of what is signed.
+    pub network: String,
     /// The sender.
     pub from: Address,
     /// The sender's next nonce.
@@ -133,6 +137,7 @@ mod tests {
 
     fn msg(k: &KeyPair) -> Message {
         Message {
+            network: "strata-test".into(),
             from: k.address(),
             nonce: 3,
             call: Method::AddMinerBalance {
@@ -177,6 +182,10 @@ mod tests {
         let mut s = forged.clone();
         s.message.from = k.address();
         assert_eq!(s.verify(), Err(MessageError::NotSender(k.address())));
+        // The same message replayed on another network.
+        let mut s = signed.clone();
+        s.message.network = "strata-other".into();
+        assert_eq!(s.verify(), Err(MessageError::BadSignature));
         let mut s = signed.clone();
         s.signature = "00".into();
         assert_eq!(s.verify(), Err(MessageError::Malformed("signature")));

@@ -2,22 +2,23 @@
 //! [`ErrorKind::Unavailable`]; chain errors come back with their kind from `error.data.kind`.
 
 use crate::api::{methods, ChainApi};
+use crate::beacon::{BeaconEntry, BeaconInfo};
 use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
-use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
+use crate::types::{DealId, Epoch, MinerId};
 use crate::views::*;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use strata_primitives::node::Node;
 
 /// A JSON-RPC client of a chain node.
 pub struct RpcClient {
     url: String,
     http: reqwest::Client,
     next_id: AtomicU64,
+    beacon: std::sync::Mutex<Option<BeaconInfo>>,
 }
 
 impl RpcClient {
@@ -31,7 +32,14 @@ impl RpcClient {
             url: url.trim_end_matches('/').to_string(),
             http,
             next_id: AtomicU64::new(1),
+            beacon: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Pins the beacon the client trusts (from the genesis, or an earlier session): every
+    /// entry must then verify against it, whatever the node says its key is.
+    pub fn pin_beacon(&self, info: BeaconInfo) {
+        *self.beacon.lock().unwrap_or_else(|p| p.into_inner()) = Some(info);
     }
 
     /// The node's URL.
@@ -107,19 +115,26 @@ impl ChainApi for RpcClient {
         self.call(methods::DEADLINES, json!({ "miner": miner }))
             .await
     }
-    async fn randomness(
-        &self,
-        tag: RandomnessTag,
-        epoch: Epoch,
-        entropy: u64,
-    ) -> Result<Node, ChainError> {
-        let h: String = self
-            .call(
-                methods::RANDOMNESS,
-                json!({ "tag": tag, "epoch": epoch, "entropy": entropy }),
-            )
-            .await?;
-        strata_primitives::serde_hex::parse_node(&h).map_err(ChainError::internal)
+    async fn beacon_info(&self) -> Result<BeaconInfo, ChainError> {
+        let got: BeaconInfo = self.call(methods::BEACON_INFO, json!({})).await?;
+        let mut pinned = self.beacon.lock().unwrap_or_else(|p| p.into_inner());
+        match &*pinned {
+            Some(p) if *p != got => Err(ChainError::new(
+                ErrorKind::BadSignature,
+                format!(
+                    "the chain at {} now names beacon key {}, not {} as before: refusing it",
+                    self.url, got.public_key, p.public_key
+                ),
+            )),
+            Some(p) => Ok(p.clone()),
+            None => {
+                *pinned = Some(got.clone());
+                Ok(got)
+            }
+        }
+    }
+    async fn beacon(&self, epoch: Epoch) -> Result<BeaconEntry, ChainError> {
+        self.call(methods::BEACON, json!({ "epoch": epoch })).await
     }
     async fn deal(&self, id: DealId) -> Result<DealInfo, ChainError> {
         self.call(methods::DEAL, json!({ "id": id })).await

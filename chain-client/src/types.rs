@@ -61,6 +61,9 @@ impl RandomnessTag {
 /// A storage deal proposal; the client signs it, the provider publishes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealProposal {
+    /// The network the deal is for (the chain's genesis name): signed, so a proposal signed
+    /// for one network is never published on another.
+    pub network: String,
     /// The piece's CommP.
     #[serde(with = "serde_hex::node")]
     pub piece_cid: Node,
@@ -88,7 +91,7 @@ pub struct DealProposal {
 }
 
 /// Domain tag of deal-proposal signatures.
-pub const DEAL_DOMAIN: &[u8] = b"strata-deal-v1";
+pub const DEAL_DOMAIN: &[u8] = b"strata-deal-v2";
 
 impl DealProposal {
     /// Total price over the deal's life.

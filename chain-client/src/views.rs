@@ -76,9 +76,8 @@ pub struct Head {
     /// BLAKE3 of the state after that epoch.
     #[serde(with = "serde_hex::node")]
     pub state_root: Node,
-    /// The beacon value of that epoch.
-    #[serde(with = "serde_hex::node")]
-    pub beacon: Node,
+    /// The beacon entry of that epoch (verify it with [`crate::beacon::BeaconInfo::verify`]).
+    pub beacon: crate::beacon::BeaconEntry,
     /// Messages waiting for the next epoch.
     pub pending_messages: usize,
     /// Whether epochs advance only on request (tests, scripted demos).
@@ -120,6 +119,8 @@ pub struct NetworkInfo {
     pub supply: Supply,
     /// Circulating supply (total − locked pledge, deposits and vesting).
     pub circulating: Token,
+    /// The randomness beacon: its public key and source.
+    pub beacon: crate::beacon::BeaconInfo,
 }
 
 /// An account.
@@ -437,6 +438,23 @@ pub struct ProofRecord {
     pub what: String,
     /// The proof file, with the public inputs the chain derived.
     pub file: strata_prover::proof_file::ProofFile,
+    /// The randomness behind the proof's public inputs: an auditor re-derives each value from
+    /// the verified beacon entry of its epoch and checks the proof used exactly it.
+    pub draws: Vec<Draw>,
+}
+
+/// One value drawn from the beacon: which purpose, epoch and drawer, and the value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draw {
+    /// The purpose.
+    pub tag: crate::types::RandomnessTag,
+    /// The epoch whose beacon entry it is drawn from.
+    pub epoch: Epoch,
+    /// The drawer's entropy (a miner id, or 0).
+    pub entropy: u64,
+    /// The value.
+    #[serde(with = "serde_hex::node")]
+    pub value: Node,
 }
 
 /// The epoch's block winner and what it must prove.

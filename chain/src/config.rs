@@ -5,8 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use strata_chain_client::beacon::BeaconSource;
 use strata_chain_client::views::Constants;
 use strata_chain_client::{Address, KeyPair, Token};
+use strata_params::PROOF_TYPES;
+use strata_primitives::sizes::SectorSize;
 use thiserror::Error;
 
 /// A genesis account.
@@ -26,10 +29,16 @@ pub struct GenesisAccount {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
-    /// The network's name.
+    /// The network's name: part of every signed message and deal proposal, so neither replays
+    /// on another network.
     pub network: String,
-    /// Seed of the randomness beacon.
-    pub seed: String,
+    /// Where beacon entries come from: the devnet's own key (made at first start, never in the
+    /// genesis) or a drand chain.
+    #[serde(default = "devnet_beacon")]
+    pub beacon: BeaconSource,
+    /// The registered proof types (ids) miners may use. The small sizes (2 KiB, 8 MiB, 512 MiB)
+    /// have too few PoRep challenges to be sound and belong on devnets only.
+    pub allowed_proof_types: Vec<u64>,
     /// Accounts.
     #[serde(default)]
     pub accounts: Vec<GenesisAccount>,
@@ -70,6 +79,19 @@ pub const DEVNET_FAUCET_SECRET: [u8; 32] = *b"strata devnet faucet, not secret";
 /// The devnet faucet's key.
 pub fn devnet_faucet() -> KeyPair {
     KeyPair::from_secret(&DEVNET_FAUCET_SECRET)
+}
+
+fn devnet_beacon() -> BeaconSource {
+    BeaconSource::Devnet
+}
+
+/// The proof types of sizes that are sound to run a real network on (32 GiB, 64 GiB).
+pub fn production_proof_types() -> Vec<u64> {
+    PROOF_TYPES
+        .iter()
+        .filter(|p| p.sector_size.bytes() >= SectorSize::GIB32.bytes())
+        .map(|p| p.id)
+        .collect()
 }
 
 const DAY_MAINNET: i64 = 2880;
@@ -139,16 +161,21 @@ fn scaled(
 
 impl Genesis {
     /// A preset: `devnet` funds the published faucet key with 1,000,000 tokens and 1 TiB of
-    /// DataCap; `mainnet` has Filecoin's constants and the same faucet (there is no real money).
+    /// DataCap and allows every registered sector size; `mainnet` has Filecoin's constants, only
+    /// the 32 GiB and 64 GiB proof types, and the same faucet (there is no real money).
     pub fn preset(name: &str) -> Result<Genesis, GenesisError> {
-        let constants = match name {
-            "devnet" => devnet_constants(),
-            "mainnet" => mainnet_constants(),
+        let (constants, allowed_proof_types) = match name {
+            "devnet" => (
+                devnet_constants(),
+                PROOF_TYPES.iter().map(|p| p.id).collect(),
+            ),
+            "mainnet" => (mainnet_constants(), production_proof_types()),
             other => return Err(GenesisError::UnknownPreset(other.to_string())),
         };
         Ok(Genesis {
             network: format!("strata-{name}"),
-            seed: format!("strata {name} genesis"),
+            beacon: BeaconSource::Devnet,
+            allowed_proof_types,
             accounts: vec![GenesisAccount {
                 address: devnet_faucet().address(),
                 balance: Token::whole(1_000_000),
@@ -186,6 +213,39 @@ impl Genesis {
     pub fn validate(&self) -> Result<(), GenesisError> {
         let c = &self.constants;
         let bad = |m: &str| Err(GenesisError::Invalid(m.to_string()));
+        if self.network.trim().is_empty() {
+            return bad("network must be named");
+        }
+        if self.allowed_proof_types.is_empty() {
+            return bad("allowed_proof_types must list at least one proof type");
+        }
+        let mut types = std::collections::BTreeSet::new();
+        for id in &self.allowed_proof_types {
+            strata_params::ProofType::for_id(*id)
+                .map_err(|e| GenesisError::Invalid(format!("allowed_proof_types: {e}")))?;
+            if !types.insert(*id) {
+                return Err(GenesisError::Invalid(format!(
+                    "allowed_proof_types lists {id} twice"
+                )));
+            }
+        }
+        if let BeaconSource::Drand {
+            public_key,
+            genesis_time,
+            period,
+            chain_genesis_time,
+        } = &self.beacon
+        {
+            public_key
+                .point()
+                .map_err(|e| GenesisError::Invalid(format!("beacon: {e}")))?;
+            if *period == 0 || c.block_time_ms < period * 1000 {
+                return bad("beacon: the block time must be at least the drand period, so every epoch has its own round");
+            }
+            if chain_genesis_time < genesis_time {
+                return bad("beacon: the chain cannot start before the drand chain's genesis");
+            }
+        }
         if c.deadlines == 0 || c.proving_period != c.deadlines as i64 * c.deadline_window {
             return bad("proving_period must equal deadlines × deadline_window");
         }
@@ -256,6 +316,38 @@ mod tests {
             60_000
         );
         assert!(Genesis::preset("testnet").is_err());
+        // Network policy: mainnet allows only the sound sizes.
+        assert_eq!(m.allowed_proof_types, vec![4, 5]);
+        assert_eq!(d.allowed_proof_types, vec![1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn proof_type_lists_and_drand_beacons_are_checked() {
+        let mut g = Genesis::preset("devnet").unwrap();
+        g.allowed_proof_types = vec![];
+        assert!(matches!(g.validate(), Err(GenesisError::Invalid(_))));
+        g.allowed_proof_types = vec![1, 1];
+        assert!(matches!(g.validate(), Err(GenesisError::Invalid(m)) if m.contains("twice")));
+        g.allowed_proof_types = vec![99];
+        assert!(matches!(g.validate(), Err(GenesisError::Invalid(_))));
+        g.allowed_proof_types = vec![1];
+        g.validate().unwrap();
+        let pk = strata_chain_client::beacon::BeaconSecretKey::from_wide(&[1; 64]).public_key();
+        g.beacon = BeaconSource::Drand {
+            public_key: pk,
+            genesis_time: 100,
+            period: 3,
+            chain_genesis_time: 100,
+        };
+        // 1 s epochs would share 3 s rounds.
+        assert!(
+            matches!(g.validate(), Err(GenesisError::Invalid(m)) if m.contains("drand period"))
+        );
+        g.constants.block_time_ms = 3000;
+        g.validate().unwrap();
+        let text = g.to_toml();
+        assert!(text.contains("kind = \"drand\""), "{text}");
+        assert_eq!(toml::from_str::<Genesis>(&text).unwrap(), g);
     }
 
     #[test]

@@ -23,6 +23,12 @@ pub fn apply_message(
             format!("message from {}: {e}", msg.message.from),
         )
     })?;
+    if msg.message.network != ctx.network {
+        return Err(ChainError::wrong_network(format!(
+            "message signed for network {:?}; this is {:?}",
+            msg.message.network, ctx.network
+        )));
+    }
     let from = msg.message.from;
     let expected = state.accounts.get(&from).map(|a| a.nonce).unwrap_or(0);
     if msg.message.nonce != expected {
@@ -159,6 +165,16 @@ fn dispatch(
             nothing
         }
         Method::PublishDeals { miner: id, deals } => {
+            if let Some((i, d)) = deals
+                .iter()
+                .enumerate()
+                .find(|(_, d)| d.proposal.network != ctx.network)
+            {
+                return Err(ChainError::wrong_network(format!(
+                    "deal {i} was signed for network {:?}; this is {:?}",
+                    d.proposal.network, ctx.network
+                )));
+            }
             let ids = market::publish(s, now, from, id, deals)?;
             Ok(json!({ "deals": ids }))
         }

@@ -61,5 +61,5 @@ pub mod store;
 pub mod verifier;
 
 pub use config::Genesis;
-pub use node::Chain;
+pub use node::{Chain, ChainOptions};
 pub use verifier::{HashVerifier, ProofVerifier, SnarkVerifier};

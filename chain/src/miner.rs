@@ -28,7 +28,13 @@ pub fn create(
     proof_type: u64,
     deal_endpoint: String,
 ) -> Result<MinerId, ChainError> {
-    ProofType::for_id(proof_type).map_err(|e| ChainError::invalid(e.to_string()))?;
+    let pt = ProofType::for_id(proof_type).map_err(|e| ChainError::invalid(e.to_string()))?;
+    if !ctx.allowed_proof_types.contains(&proof_type) {
+        return Err(ChainError::invalid(format!(
+            "proof type {proof_type} ({} sectors) is not allowed on this network; allowed: {:?}",
+            pt.sector_size, ctx.allowed_proof_types
+        )));
+    }
     let id = s.next_miner_id;
     let offset = ctx.randomness(RandomnessTag::ProvingOffset, now - 1, id)?;
     let offset = u64::from_le_bytes(offset[..8].try_into().expect("8 bytes"))
@@ -224,7 +230,9 @@ pub fn prove_commit(
         )));
     }
     let pt = proof_type(m);
-    let seed = ctx.randomness(RandomnessTag::SealSeed, seed_epoch, id)?;
+    let seed_draw = ctx.draw(RandomnessTag::SealSeed, seed_epoch, id)?;
+    let ticket_draw = ctx.draw(RandomnessTag::Ticket, sector.ticket_epoch, id)?;
+    let seed = seed_draw.value;
     let inputs = SealPublicInputs {
         proof_type: pt.id,
         prover_id: id,
@@ -272,6 +280,7 @@ pub fn prove_commit(
         miner: id,
         what: format!("seal sector {number}"),
         file,
+        draws: vec![ticket_draw, seed_draw],
     });
     Ok(())
 }

@@ -3,16 +3,17 @@
 //! on request ([`Chain::step`]) — from a timer in `strata devnet run`, directly in tests — and
 //! answers every query of the [`ChainApi`].
 
-use crate::beacon;
+use crate::beacon::{self, BeaconSigner, DrandRelay};
 use crate::config::Genesis;
 use crate::exec;
 use crate::rules::{self, Ctx};
 use crate::state::State;
 use crate::store::{Block, Included, Store};
 use crate::verifier::ProofVerifier;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use strata_chain_client::types::{DealId, Epoch, MinerId, RandomnessTag};
+use strata_chain_client::beacon::{BeaconEntry, BeaconInfo, BeaconSecretKey, BeaconSource, SCHEME};
+use strata_chain_client::types::{DealId, Epoch, MinerId};
 use strata_chain_client::views::*;
 use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage, Token};
 use strata_primitives::node::Node;
@@ -22,7 +23,11 @@ struct Inner {
     committed: State,
     pending: State,
     pending_msgs: Vec<Included>,
+    /// The entry of every applied epoch.
+    entries: Vec<BeaconEntry>,
+    /// Their randomness (what the rules draw from), index = epoch.
     beacons: Vec<Node>,
+    signer: BeaconSigner,
     next_seq: u64,
 }
 
@@ -31,17 +36,70 @@ pub struct Chain {
     genesis: Genesis,
     verifier: Box<dyn ProofVerifier>,
     manual: bool,
+    beacon: BeaconInfo,
     inner: Mutex<Inner>,
 }
 
+/// How to open a chain beyond its genesis.
+#[derive(Clone, Debug, Default)]
+pub struct ChainOptions {
+    /// Epochs advance only on request ([`Chain::step`]).
+    pub manual: bool,
+    /// A devnet's beacon key file; default `DIR/beacon.key`, created (owner-only) at first
+    /// start if absent.
+    pub beacon_key: Option<PathBuf>,
+    /// For a genesis that follows drand: a relay file of published entries.
+    pub drand_relay: Option<PathBuf>,
+}
+
+/// The devnet's beacon key: the one given, or `DIR/beacon.key`, made at first start.
+fn devnet_key(
+    dir: &Path,
+    given: Option<&Path>,
+    fresh: bool,
+) -> Result<BeaconSecretKey, ChainError> {
+    if let Some(p) = given {
+        return beacon::read_key(p);
+    }
+    let p = dir.join(beacon::KEY_FILE);
+    if p.exists() || !fresh {
+        return beacon::read_key(&p).map_err(|e| {
+            ChainError::invalid(format!(
+                "{}; this chain's beacon entries are signed by its key: bring it with --beacon-key",
+                e.message
+            ))
+        });
+    }
+    let k = BeaconSecretKey::generate()
+        .map_err(|e| ChainError::internal(format!("no system randomness for a beacon key: {e}")))?;
+    beacon::write_new_key(&p, &k)?;
+    Ok(k)
+}
+
 impl Chain {
-    /// Opens the chain in `dir` (creating it from `genesis` if empty). A database created from
-    /// another genesis is refused. Accepted-but-unapplied messages are re-applied.
+    /// Opens the chain in `dir` (creating it from `genesis` if empty) with default options: a
+    /// devnet beacon key in `dir`. See [`Chain::open_with`].
     pub fn open(
         dir: &Path,
         genesis: Genesis,
         verifier: Box<dyn ProofVerifier>,
         manual: bool,
+    ) -> Result<Chain, ChainError> {
+        let options = ChainOptions {
+            manual,
+            ..Default::default()
+        };
+        Chain::open_with(dir, genesis, verifier, options)
+    }
+
+    /// Opens the chain in `dir` (creating it from `genesis` if empty). A database created from
+    /// another genesis, or whose beacon key is not the one found, is refused. Accepted but
+    /// unapplied messages are re-applied.
+    pub fn open_with(
+        dir: &Path,
+        genesis: Genesis,
+        verifier: Box<dyn ProofVerifier>,
+        options: ChainOptions,
     ) -> Result<Chain, ChainError> {
         genesis
             .validate()
@@ -50,7 +108,31 @@ impl Chain {
             .map_err(|e| ChainError::internal(format!("cannot create {}: {e}", dir.display())))?;
         let store = Store::open(&dir.join("chain.redb"))?;
         let gjson = serde_json::to_value(&genesis).expect("genesis serialises");
-        let (committed, beacons, mempool) = match store.load()? {
+        let loaded = store.load()?;
+        let mut signer = match &genesis.beacon {
+            BeaconSource::Devnet => BeaconSigner::Devnet(devnet_key(
+                dir,
+                options.beacon_key.as_deref(),
+                loaded.is_none(),
+            )?),
+            BeaconSource::Drand { .. } => {
+                BeaconSigner::Drand(DrandRelay::new(options.drand_relay.clone()))
+            }
+        };
+        let public_key = match (&genesis.beacon, &signer) {
+            (BeaconSource::Drand { public_key, .. }, _) => *public_key,
+            (_, BeaconSigner::Devnet(k)) => k.public_key(),
+            (_, BeaconSigner::Drand(_)) => {
+                unreachable!("a drand signer comes from a drand genesis")
+            }
+        };
+        let info = BeaconInfo {
+            scheme: SCHEME.into(),
+            public_key,
+            source: genesis.beacon.clone(),
+            block_time_ms: genesis.constants.block_time_ms,
+        };
+        let (committed, entries, mempool) = match loaded {
             Some(l) => {
                 if l.genesis != gjson {
                     return Err(ChainError::invalid(format!(
@@ -58,25 +140,38 @@ impl Chain {
                         dir.display()
                     )));
                 }
+                if l.beacon_key != Some(public_key) {
+                    return Err(ChainError::invalid(format!(
+                        "{} holds a chain whose beacon key is {}, not {public_key}",
+                        dir.display(),
+                        l.beacon_key
+                            .map(|k| k.to_hex())
+                            .unwrap_or_else(|| "unknown".into())
+                    )));
+                }
                 (l.state, l.beacons, l.mempool)
             }
             None => {
                 let s = exec::genesis_state(&genesis);
-                let b = beacon::genesis_beacon(&genesis.seed);
-                store.init(&gjson, &s, &b)?;
-                (s, vec![b], vec![])
+                let e0 = next_entry(&info, &mut signer, 0)?;
+                store.init(&gjson, &public_key, &s, &e0)?;
+                (s, vec![e0], vec![])
             }
         };
+        let beacons = entries.iter().map(|e| e.randomness()).collect();
         let chain = Chain {
             genesis,
             verifier,
-            manual,
+            manual: options.manual,
+            beacon: info,
             inner: Mutex::new(Inner {
                 store,
                 pending: committed.clone(),
                 committed,
                 pending_msgs: vec![],
+                entries,
                 beacons,
+                signer,
                 next_seq: 0,
             }),
         };
@@ -85,6 +180,8 @@ impl Chain {
             let n = mempool.len() as u64;
             for m in mempool {
                 let ctx = Ctx {
+                    network: &chain.genesis.network,
+                    allowed_proof_types: &chain.genesis.allowed_proof_types,
                     constants: &chain.genesis.constants,
                     verifier: &*chain.verifier,
                     beacons: &inner.beacons,
@@ -110,6 +207,29 @@ impl Chain {
         &self.genesis
     }
 
+    /// The drand round the next epoch needs (for a relay that fetches entries).
+    pub fn next_round(&self) -> Result<u64, ChainError> {
+        let now = self.lock().committed.epoch + 1;
+        self.beacon
+            .source
+            .round(now, self.beacon.block_time_ms)
+            .map_err(|e| ChainError::invalid(e.to_string()))
+    }
+
+    /// Gives a drand-following chain published entries (from an HTTP relay). They are verified
+    /// when an epoch uses them; on a devnet with its own key this is refused.
+    pub fn add_beacon_entries(&self, entries: Vec<BeaconEntry>) -> Result<(), ChainError> {
+        match &mut self.lock().signer {
+            BeaconSigner::Drand(relay) => {
+                relay.add(entries);
+                Ok(())
+            }
+            BeaconSigner::Devnet(_) => Err(ChainError::forbidden(
+                "this devnet signs its own beacon entries; it takes none from a relay",
+            )),
+        }
+    }
+
     /// Whether epochs advance only on request.
     pub fn is_manual(&self) -> bool {
         self.manual
@@ -124,6 +244,8 @@ impl Chain {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let ctx = Ctx {
+            network: &self.genesis.network,
+            allowed_proof_types: &self.genesis.allowed_proof_types,
             constants: &self.genesis.constants,
             verifier: &*self.verifier,
             beacons: &inner.beacons,
@@ -147,11 +269,13 @@ impl Chain {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let now = inner.committed.epoch + 1;
-        let b = beacon::next_beacon(inner.beacons.last().expect("genesis beacon"), now);
+        let entry = next_entry(&self.beacon, &mut inner.signer, now)?;
         let mut beacons = inner.beacons.clone();
-        beacons.push(b);
+        beacons.push(entry.randomness());
         let mut state = inner.pending.clone();
         let ctx = Ctx {
+            network: &self.genesis.network,
+            allowed_proof_types: &self.genesis.allowed_proof_types,
             constants: &self.genesis.constants,
             verifier: &*self.verifier,
             beacons: &beacons,
@@ -159,7 +283,7 @@ impl Chain {
         exec::end_epoch(&mut state, &ctx, now)?;
         let block = Block {
             epoch: now,
-            beacon: b,
+            beacon: entry,
             state_root: state.root(),
             messages: std::mem::take(&mut inner.pending_msgs),
             events: std::mem::take(&mut state.events),
@@ -170,6 +294,7 @@ impl Chain {
             return Err(e);
         }
         inner.beacons = beacons;
+        inner.entries.push(entry);
         inner.committed = state.clone();
         inner.pending = state;
         Ok(head_of(&self.genesis, inner, self.manual))
@@ -209,12 +334,35 @@ impl Chain {
     }
 }
 
+/// The entry of epoch `epoch`, checked against the network key before anything uses it.
+fn next_entry(
+    info: &BeaconInfo,
+    signer: &mut BeaconSigner,
+    epoch: Epoch,
+) -> Result<BeaconEntry, ChainError> {
+    let round = info
+        .source
+        .round(epoch, info.block_time_ms)
+        .map_err(|e| ChainError::invalid(e.to_string()))?;
+    let entry = signer.entry(round)?;
+    info.verify(epoch, &entry).map_err(|e| {
+        if let BeaconSigner::Drand(relay) = signer {
+            relay.forget(round);
+        }
+        ChainError::new(
+            strata_chain_client::ErrorKind::BadSignature,
+            format!("beacon entry for epoch {epoch} refused, epoch not applied: {e}"),
+        )
+    })?;
+    Ok(entry)
+}
+
 fn head_of(g: &Genesis, inner: &Inner, manual: bool) -> Head {
     Head {
         network: g.network.clone(),
         epoch: inner.committed.epoch,
         state_root: inner.committed.root(),
-        beacon: *inner.beacons.last().expect("genesis beacon"),
+        beacon: *inner.entries.last().expect("genesis beacon"),
         pending_messages: inner.pending_msgs.len(),
         manual,
     }
@@ -272,6 +420,7 @@ impl ChainApi for Chain {
             epoch_reward: crate::economics::epoch_reward(&self.genesis.constants, s.epoch + 1),
             circulating: Token(s.supply.total().0 - s.locked_total().0),
             supply: s.supply,
+            beacon: self.beacon.clone(),
         })
     }
 
@@ -395,19 +544,22 @@ impl ChainApi for Chain {
         })
     }
 
-    async fn randomness(
-        &self,
-        tag: RandomnessTag,
-        epoch: Epoch,
-        entropy: u64,
-    ) -> Result<Node, ChainError> {
+    async fn beacon_info(&self) -> Result<BeaconInfo, ChainError> {
+        Ok(self.beacon.clone())
+    }
+
+    async fn beacon(&self, epoch: Epoch) -> Result<BeaconEntry, ChainError> {
         let inner = self.lock();
-        let ctx = Ctx {
-            constants: &self.genesis.constants,
-            verifier: &*self.verifier,
-            beacons: &inner.beacons,
-        };
-        ctx.randomness(tag, epoch, entropy)
+        usize::try_from(epoch)
+            .ok()
+            .and_then(|i| inner.entries.get(i))
+            .copied()
+            .ok_or_else(|| {
+                ChainError::too_early(format!(
+                    "epoch {epoch} has no beacon entry yet (head is {})",
+                    inner.committed.epoch
+                ))
+            })
     }
 
     async fn deal(&self, id: DealId) -> Result<DealInfo, ChainError> {

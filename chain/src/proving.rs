@@ -93,7 +93,8 @@ pub fn window_post(
     if !proving.is_empty() {
         let proof =
             proof.ok_or_else(|| ChainError::invalid("no proof for the sectors not skipped"))?;
-        let randomness = ctx.randomness(RandomnessTag::WindowPost, t.challenge, id)?;
+        let draw = ctx.draw(RandomnessTag::WindowPost, t.challenge, id)?;
+        let randomness = draw.value;
         let mut padded = proving.clone();
         while padded.len() < pt.window_post_sectors_per_partition {
             padded.push(*proving.last().expect("non-empty"));
@@ -116,6 +117,7 @@ pub fn window_post(
             miner: id,
             what: format!("window deadline {deadline} partition {partition}"),
             file,
+            draws: vec![draw],
         });
     }
     for n in skipped {

@@ -7,7 +7,7 @@ use crate::economics::epoch_reward;
 use crate::rules::{check_operator, miner, Ctx};
 use crate::state::State;
 use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
-use strata_chain_client::views::{ProofRecord, SectorStatus, WinningTicket};
+use strata_chain_client::views::{Draw, ProofRecord, SectorStatus, WinningTicket};
 use strata_chain_client::{Address, ChainError};
 use strata_params::ProofType;
 use strata_primitives::node::Node;
@@ -132,6 +132,12 @@ pub fn submit(
         miner: id,
         what: format!("winning epoch {epoch}"),
         file,
+        draws: vec![Draw {
+            tag: RandomnessTag::WinningPost,
+            epoch,
+            entropy: id,
+            value: t.randomness,
+        }],
     });
     Ok(())
 }
@@ -139,7 +145,7 @@ pub fn submit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::beacon::{draw, genesis_beacon, next_beacon};
+    use strata_chain_client::beacon::{draw, BeaconSecretKey};
 
     /// Over 20,000 beacon epochs, each miner wins in proportion to its power: the share is within
     /// 4 standard deviations (binomial) of its power share.
@@ -149,9 +155,10 @@ mod tests {
         let total: u128 = powers.iter().map(|p| p.1).sum();
         let n = 20_000;
         let mut wins = std::collections::BTreeMap::new();
-        let mut b = genesis_beacon("fixed");
+        let key = BeaconSecretKey::from_wide(&[42; 64]);
+        let mut b = [0; 32];
         for e in 1..=n {
-            b = next_beacon(&b, e);
+            b = key.sign(e as u64).randomness();
             let w = draw_winner(&draw(&b, RandomnessTag::Election, e, 0), &powers).unwrap();
             *wins.entry(w).or_insert(0u32) += 1;
         }

@@ -94,10 +94,8 @@ pub async fn dispatch(chain: &Chain, method: &str, p: Value) -> Result<Value, Ch
         methods::SECTOR => out(chain.sector(arg(&p, "miner")?, arg(&p, "sector")?).await),
         methods::SECTORS => out(chain.sectors(arg(&p, "miner")?).await),
         methods::DEADLINES => out(chain.deadlines(arg(&p, "miner")?).await),
-        methods::RANDOMNESS => out(chain
-            .randomness(arg(&p, "tag")?, arg(&p, "epoch")?, arg(&p, "entropy")?)
-            .await
-            .map(hex::encode)),
+        methods::BEACON => out(chain.beacon(arg(&p, "epoch")?).await),
+        methods::BEACON_INFO => out(chain.beacon_info().await),
         methods::DEAL => out(chain.deal(arg(&p, "id")?).await),
         methods::DEALS => out(chain.deals().await),
         methods::EVENTS => out(chain.events(arg(&p, "filter").unwrap_or_default()).await),

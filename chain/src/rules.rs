@@ -4,7 +4,7 @@
 use crate::state::{Miner, State};
 use crate::verifier::ProofVerifier;
 use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
-use strata_chain_client::views::{Constants, DeadlineTiming};
+use strata_chain_client::views::{Constants, DeadlineTiming, Draw};
 use strata_chain_client::{Address, ChainError};
 use strata_params::ProofType;
 use strata_primitives::node::Node;
@@ -14,11 +14,16 @@ pub const VERIFIED_MULTIPLIER: u128 = 10;
 
 /// What rules can see besides the state.
 pub struct Ctx<'a> {
+    /// The network's name: messages and deal proposals must name it.
+    pub network: &'a str,
+    /// The proof types miners may use on this network.
+    pub allowed_proof_types: &'a [u64],
     /// Protocol constants.
     pub constants: &'a Constants,
     /// Proof checks.
     pub verifier: &'a dyn ProofVerifier,
-    /// Beacon values, index = epoch (up to the last applied epoch).
+    /// Beacon randomness (SHA-256 of each verified entry's signature), index = epoch, up to the
+    /// epoch being applied.
     pub beacons: &'a [Node],
 }
 
@@ -39,7 +44,17 @@ impl Ctx<'_> {
                     self.beacons.len() as i64 - 1
                 ))
             })?;
-        Ok(crate::beacon::draw(b, tag, epoch, entropy))
+        Ok(strata_chain_client::beacon::draw(b, tag, epoch, entropy))
+    }
+
+    /// [`Ctx::randomness`], recorded as a [`Draw`] so auditors can re-derive it.
+    pub fn draw(&self, tag: RandomnessTag, epoch: Epoch, entropy: u64) -> Result<Draw, ChainError> {
+        Ok(Draw {
+            tag,
+            epoch,
+            entropy,
+            value: self.randomness(tag, epoch, entropy)?,
+        })
     }
 }
 

@@ -5,13 +5,15 @@
 //! Rust (no C toolchain in CI), and has no schema to migrate. A `kill -9` at any point leaves
 //! either the previous epoch or the new one, never a mix.
 //!
-//! Tables: `meta` (genesis, state), `blocks` (epoch → block JSON), `beacons` (epoch → 32 bytes),
+//! Tables: `meta` (genesis, state, beacon public key), `blocks` (epoch → block JSON), `beacons`
+//! (epoch → the entry it used: u64_be(round) ‖ 48-byte signature),
 //! `messages` (message id → epoch), `mempool` (sequence → accepted, not yet applied message).
 
 use crate::state::State;
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use strata_chain_client::beacon::{BeaconEntry, BeaconPublicKey, Signature};
 use strata_chain_client::types::Epoch;
 use strata_chain_client::views::{Event, ProofRecord};
 use strata_chain_client::{ChainError, SignedMessage};
@@ -38,9 +40,8 @@ pub struct Included {
 pub struct Block {
     /// Epoch.
     pub epoch: Epoch,
-    /// Beacon value.
-    #[serde(with = "serde_hex::node")]
-    pub beacon: Node,
+    /// The beacon entry the epoch used.
+    pub beacon: BeaconEntry,
     /// State root after it.
     #[serde(with = "serde_hex::node")]
     pub state_root: Node,
@@ -65,6 +66,22 @@ fn parse<T: for<'a> Deserialize<'a>>(b: &[u8], what: &str) -> Result<T, ChainErr
         .map_err(|e| ChainError::internal(format!("chain database: corrupt {what}: {e}")))
 }
 
+fn encode_entry(e: &BeaconEntry) -> Vec<u8> {
+    let mut out = e.round.to_be_bytes().to_vec();
+    out.extend_from_slice(&e.signature.0);
+    out
+}
+
+fn decode_entry(b: &[u8]) -> Result<BeaconEntry, ChainError> {
+    if b.len() != 56 {
+        return Err(ChainError::internal("chain database: corrupt beacon entry"));
+    }
+    Ok(BeaconEntry {
+        round: u64::from_be_bytes(b[..8].try_into().expect("8 bytes")),
+        signature: Signature(b[8..].try_into().expect("48 bytes")),
+    })
+}
+
 /// The chain database.
 pub struct Store {
     db: Database,
@@ -76,8 +93,10 @@ pub struct Loaded {
     pub genesis: serde_json::Value,
     /// State after the head epoch.
     pub state: State,
-    /// Beacon values 0..=head.
-    pub beacons: Vec<Node>,
+    /// Beacon entries of epochs 0..=head.
+    pub beacons: Vec<BeaconEntry>,
+    /// The beacon public key the chain was created with.
+    pub beacon_key: Option<BeaconPublicKey>,
     /// Accepted messages not yet applied, in order.
     pub mempool: Vec<SignedMessage>,
 }
@@ -117,10 +136,7 @@ impl Store {
             .enumerate()
         {
             let (k, v) = r.map_err(db_err)?;
-            let node: Node = v
-                .value()
-                .try_into()
-                .map_err(|_| ChainError::internal("chain database: corrupt beacon"))?;
+            let node = decode_entry(v.value())?;
             if k.value() != i as u64 {
                 return Err(ChainError::internal(
                     "chain database: beacon values missing",
@@ -145,31 +161,40 @@ impl Store {
             let (_, v) = r.map_err(db_err)?;
             mempool.push(parse(v.value(), "mempool message")?);
         }
+        let beacon_key = meta
+            .get("beacon_public_key")
+            .map_err(db_err)?
+            .map(|v| parse(v.value(), "beacon public key"))
+            .transpose()?;
         Ok(Some(Loaded {
             genesis,
             state,
             beacons,
+            beacon_key,
             mempool,
         }))
     }
 
-    /// Writes the genesis, state and beacon of epoch 0.
+    /// Writes the genesis, the beacon public key, the state and the beacon entry of epoch 0.
     pub fn init(
         &self,
         genesis: &serde_json::Value,
+        beacon_key: &BeaconPublicKey,
         state: &State,
-        beacon: &Node,
+        beacon: &BeaconEntry,
     ) -> Result<(), ChainError> {
         let tx = self.db.begin_write().map_err(db_err)?;
         {
             let mut meta = tx.open_table(META).map_err(db_err)?;
             meta.insert("genesis", json(genesis).as_slice())
                 .map_err(db_err)?;
+            meta.insert("beacon_public_key", json(beacon_key).as_slice())
+                .map_err(db_err)?;
             meta.insert("state", json(state).as_slice())
                 .map_err(db_err)?;
             tx.open_table(BEACONS)
                 .map_err(db_err)?
-                .insert(0, beacon.as_slice())
+                .insert(0, encode_entry(beacon).as_slice())
                 .map_err(db_err)?;
         }
         tx.commit().map_err(db_err)
@@ -200,7 +225,7 @@ impl Store {
                 .map_err(db_err)?;
             tx.open_table(BEACONS)
                 .map_err(db_err)?
-                .insert(e, block.beacon.as_slice())
+                .insert(e, encode_entry(&block.beacon).as_slice())
                 .map_err(db_err)?;
             let mut idx = tx.open_table(MESSAGES).map_err(db_err)?;
             for m in &block.messages {

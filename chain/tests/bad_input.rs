@@ -41,6 +41,7 @@ fn bad_signature_wrong_nonce_and_insufficient_funds() {
     };
     // Signed, then altered.
     let mut m = Message {
+        network: net.genesis.network.clone(),
         from: a.address(),
         nonce,
         call: transfer(Token::whole(1)),
@@ -53,6 +54,7 @@ fn bad_signature_wrong_nonce_and_insufficient_funds() {
     });
     // Signed by someone else's key for a's address.
     let mut m = Message {
+        network: net.genesis.network.clone(),
         from: b.address(),
         nonce,
         call: transfer(Token::whole(1)),
@@ -65,6 +67,7 @@ fn bad_signature_wrong_nonce_and_insufficient_funds() {
     });
     for n in [nonce + 1, nonce.wrapping_sub(1)] {
         let m = Message {
+            network: net.genesis.network.clone(),
             from: a.address(),
             nonce: n,
             call: transfer(Token::whole(1)),
@@ -75,6 +78,19 @@ fn bad_signature_wrong_nonce_and_insufficient_funds() {
     }
     refused(&net, ErrorKind::InsufficientFunds, || {
         net.send(&a, transfer(Token::whole(11)))
+    });
+    // A correctly signed message for another network (a replay from a twin devnet).
+    let m = Message {
+        network: "strata-elsewhere".into(),
+        from: a.address(),
+        nonce,
+        call: transfer(Token::whole(1)),
+    }
+    .sign(&a)
+    .unwrap();
+    m.verify().unwrap();
+    refused(&net, ErrorKind::WrongNetwork, || {
+        net.chain.submit_message(m)
     });
     // The same message, affordable, goes through.
     net.send(&a, transfer(Token::whole(10))).unwrap();
@@ -214,6 +230,7 @@ fn deals_signed_by_someone_else_or_unfunded_are_refused() {
     .unwrap();
     net.step(1);
     let proposal = DealProposal {
+        network: net.genesis.network.clone(),
         piece_cid: zero_comm_d(),
         piece_size: 2048,
         client: client.address(),
@@ -240,6 +257,23 @@ fn deals_signed_by_someone_else_or_unfunded_are_refused() {
             Method::PublishDeals {
                 miner: id,
                 deals: vec![forged],
+            },
+        )
+    });
+    // A proposal the client signed for another network, replayed here.
+    let elsewhere = DealProposal {
+        network: "strata-elsewhere".into(),
+        ..proposal.clone()
+    }
+    .sign(&client)
+    .unwrap();
+    elsewhere.verify().unwrap();
+    refused(&net, ErrorKind::WrongNetwork, || {
+        net.send(
+            &owner,
+            Method::PublishDeals {
+                miner: id,
+                deals: vec![elsewhere],
             },
         )
     });
@@ -310,4 +344,39 @@ fn deals_signed_by_someone_else_or_unfunded_are_refused() {
             },
         )
     });
+}
+
+/// Network policy: the mainnet preset allows only the 32 GiB and 64 GiB proof types (the small
+/// ones have too few PoRep challenges to be sound); a devnet allows all.
+#[test]
+fn mainnet_refuses_the_test_only_sector_sizes() {
+    let net = Net::new(
+        strata_chain::Genesis::preset("mainnet").unwrap(),
+        Box::new(strata_chain::HashVerifier),
+    );
+    let owner = net.funded(1, 100);
+    let create = |proof_type| Method::CreateMiner {
+        worker: owner.address(),
+        proof_type,
+        deal_endpoint: String::new(),
+    };
+    for small in [1, 2, 3] {
+        refused(&net, ErrorKind::InvalidParams, || {
+            net.send(&owner, create(small))
+        });
+    }
+    net.send(&owner, create(4)).unwrap();
+    net.send(&owner, create(5)).unwrap();
+    let devnet = Net::hashed();
+    let o = devnet.funded(1, 100);
+    devnet
+        .send(
+            &o,
+            Method::CreateMiner {
+                worker: o.address(),
+                proof_type: 1,
+                deal_endpoint: String::new(),
+            },
+        )
+        .unwrap();
 }

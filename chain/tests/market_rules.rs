@@ -50,6 +50,7 @@ fn deal_lifecycle_payments_expiry_and_slashing() {
     let price = Token(Token::whole(1).0 / 100);
     let (p1, p2, p3) = (piece(3, 1000), piece(5, 1000), piece(9, 500));
     let proposal = |p: &PieceInfo, verified: bool, end: i64| DealProposal {
+        network: net.genesis.network.clone(),
         piece_cid: p.comm_p,
         piece_size: p.padded_size,
         client: client.address(),
@@ -207,6 +208,7 @@ fn datacap_is_granted_and_spent_by_verified_deals() {
     net.step(1);
     let p = piece(3, 1000);
     let proposal = |verified| DealProposal {
+        network: net.genesis.network.clone(),
         piece_cid: p.comm_p,
         piece_size: p.padded_size,
         client: client.address(),

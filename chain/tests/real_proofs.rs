@@ -168,6 +168,7 @@ fn miner_and_deal_lifecycle_with_real_proofs() {
         .zip([h + 500, h + 180])
         .map(|(p, end_epoch)| {
             DealProposal {
+                network: net.genesis.network.clone(),
                 piece_cid: p.comm_p,
                 piece_size: p.padded_size,
                 client: client.address(),

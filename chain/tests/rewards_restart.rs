@@ -141,12 +141,14 @@ fn the_election_tracks_power_shares() {
     );
 }
 
-/// The same scenario twice, once with a restart (with a message pending) in the middle: the
-/// same state roots, and nothing accepted is lost.
+/// The same scenario twice (with the same beacon key, hence the same randomness), once with a
+/// restart (with a message pending) in the middle: the same state roots, and nothing accepted is
+/// lost.
 #[test]
 fn restart_from_the_database_gives_the_same_state_root() {
+    let key = strata_chain_client::beacon::BeaconSecretKey::from_wide(&[11; 64]);
     let run = |restart: bool| {
-        let mut net = Net::hashed();
+        let mut net = Net::with_beacon_key(test_genesis(), Box::new(HashVerifier), &key);
         let owner = net.funded(1, 10_000);
         let id = net.miner(&owner, 1000);
         net.step(1);

@@ -44,6 +44,7 @@ async fn client_round_trip_over_json_rpc() {
     assert_eq!((head.epoch, head.manual), (0, true));
     let nonce = rpc.account(faucet.address()).await.unwrap().nonce;
     let msg = Message {
+        network: head.network.clone(),
         from: faucet.address(),
         nonce,
         call: Method::Transfer {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use strata_chain::config::{devnet_faucet, Genesis};
-use strata_chain::{Chain, SnarkVerifier};
+use strata_chain::{Chain, ChainOptions, SnarkVerifier};
 use strata_chain_client::types::{parse_miner, Method};
 use strata_chain_client::views::EventFilter;
 use strata_chain_client::{Address, ChainApi, KeyPair, Keystore, Message, RpcClient, Token};
@@ -121,6 +121,16 @@ pub struct RunArgs {
     /// Override the preset's block time, milliseconds.
     #[arg(long)]
     block_time_ms: Option<u64>,
+    /// The devnet's beacon key file (BLS, owner-only) [default: STATE/beacon.key, created at
+    /// first start]. Whoever holds it can compute every future beacon entry: keep it private.
+    #[arg(long)]
+    beacon_key: Option<PathBuf>,
+    /// With a genesis that follows drand (`[beacon] kind = "drand"`): a file of the drand
+    /// chain's published rounds — a JSON array, or one `{"round":…,"signature":…}` object per
+    /// line, as drand's HTTP API serves them — re-read as it grows. Every round is verified
+    /// against the genesis' drand public key before an epoch uses it.
+    #[arg(long)]
+    drand_relay: Option<PathBuf>,
 }
 
 pub fn devnet(cmd: DevnetCommand) -> Result<()> {
@@ -165,11 +175,17 @@ async fn run(args: RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| strata_home().join("devnet"));
     let verifier = SnarkVerifier::new(ParamsStore::new(ParamsStore::default_dir()));
+    let options = ChainOptions {
+        manual: args.manual,
+        beacon_key: args.beacon_key.clone(),
+        drand_relay: args.drand_relay.clone(),
+    };
     let chain = Arc::new(
-        Chain::open(&state, genesis.clone(), Box::new(verifier), args.manual)
+        Chain::open_with(&state, genesis.clone(), Box::new(verifier), options)
             .map_err(|e| anyhow!("{e}"))
             .with_context(|| format!("opening the chain in {}", state.display()))?,
     );
+    let beacon = chain.beacon_info().await.map_err(|e| anyhow!("{e}"))?;
     let listener = tokio::net::TcpListener::bind(args.rpc)
         .await
         .with_context(|| format!("binding JSON-RPC to {}", args.rpc))?;
@@ -189,6 +205,17 @@ async fn run(args: RunArgs) -> Result<()> {
     println!(
         "faucet key (devnet only, published): {}",
         devnet_faucet().address()
+    );
+    println!(
+        "beacon ({}, {}): public key {}",
+        beacon.scheme,
+        match &beacon.source {
+            strata_chain_client::beacon::BeaconSource::Devnet =>
+                "this devnet's own key: whoever holds it can predict the randomness".to_string(),
+            strata_chain_client::beacon::BeaconSource::Drand { period, .. } =>
+                format!("following drand, a round every {period} s"),
+        },
+        beacon.public_key
     );
     let server = tokio::spawn(strata_chain::rpc::serve(chain.clone(), listener));
     if !args.manual {
@@ -296,7 +323,9 @@ pub async fn send(rpc: &dyn ChainApi, key: &KeyPair, call: Method, wait: bool) -
         .await
         .map_err(|e| anyhow!("{e}"))?
         .nonce;
+    let network = rpc.head().await.map_err(|e| anyhow!("{e}"))?.network;
     let msg = Message {
+        network,
         from: key.address(),
         nonce,
         call,
@@ -445,6 +474,20 @@ pub enum ChainCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A beacon entry (of EPOCH, default the head): its round, signature and randomness, checked
+    /// against the network's beacon key — exits non-zero if it does not verify.
+    Beacon {
+        /// The epoch [default: the head].
+        epoch: Option<i64>,
+        /// Trust this beacon public key (hex) instead of the one the node names.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// A miner: power, balances, sectors, next deadline.
     Miner {
         /// Miner id (m1000 or 1000).
@@ -510,6 +553,9 @@ pub fn chain(cmd: ChainCommand) -> Result<()> {
                         n.supply.total(), n.supply.genesis, n.supply.minted, n.supply.burnt, n.circulating
                     )
                 });
+            }
+            ChainCommand::Beacon { epoch, public_key, conn, json } => {
+                crate::beacon_cmd::show(&conn.client()?, epoch, public_key.as_deref(), json).await?;
             }
             ChainCommand::Miner { id, conn, json } => {
                 let id = parse_miner(&id).map_err(|m| anyhow!(m))?;

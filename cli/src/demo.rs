@@ -384,16 +384,19 @@ async fn demo(args: DemoArgs) -> Result<()> {
     ));
     let proofs = chain.proofs(miner).await.map_err(e)?;
     let s3 = store.clone();
-    let report = tokio::task::spawn_blocking(move || audit(&proofs, miner, &s3)).await?;
+    let p2 = proofs.clone();
+    let mut report = tokio::task::spawn_blocking(move || audit(&p2, miner, &s3)).await?;
+    crate::client_cmd::audit_randomness(&*chain, &proofs, &mut report).await;
     if !report.invalid.is_empty() {
         bail!("audit found invalid proofs: {:?}", report.invalid);
     }
     d.ok(&format!(
-        "audit: {} proofs re-verified offline ({} seal, {} WindowPoSt, {} WinningPoSt), all valid",
+        "audit: {} proofs re-verified offline ({} seal, {} WindowPoSt, {} WinningPoSt), all valid; the randomness of {} re-derived from verified beacon entries",
         report.seal + report.window + report.winning,
         report.seal,
         report.window,
-        report.winning
+        report.winning,
+        report.beacon_checked
     ));
     let net = chain.network().await.map_err(e)?;
     d.say(&format!(

@@ -5,6 +5,7 @@
 //! client's deal flow, the auditor's command and the demo (DESIGN §9).
 
 mod bar;
+mod beacon_cmd;
 mod chain_cmd;
 mod client_cmd;
 mod commands;

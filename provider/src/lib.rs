@@ -171,7 +171,9 @@ impl Provider {
     pub async fn send(&self, call: Method) -> Result<String, ChainError> {
         let _g = self.send_lock.lock().await;
         let nonce = self.chain.account(self.worker.address()).await?.nonce;
+        let network = self.chain.head().await?.network;
         let msg = Message {
+            network,
             from: self.worker.address(),
             nonce,
             call,

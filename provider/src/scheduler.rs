@@ -77,7 +77,7 @@ impl Provider {
                 window_soon = true;
             }
             if now < t.fault_cutoff && t.fault_cutoff - now <= 2 * self.constants.deadline_window {
-                self.declare(d, head.epoch, &head.beacon).await;
+                self.declare(d, head.epoch, &head.beacon.randomness()).await;
             }
         }
         // WinningPoSt on its own task, one at a time, newest win first, and not when a
@@ -373,6 +373,21 @@ impl Provider {
                     return;
                 }
                 st.last_winning = Some(head);
+            }
+            // The ticket's randomness must be the verified beacon's draw, never the node's word.
+            match self
+                .chain
+                .randomness(RandomnessTag::WinningPost, t.epoch, self.miner())
+                .await
+            {
+                Ok(r) if r == t.randomness => {}
+                Ok(_) => {
+                    return tracing::error!(
+                        epoch = t.epoch,
+                        "WinningPoSt ticket randomness is not the beacon's draw: not proving"
+                    )
+                }
+                Err(e) => return tracing::warn!(%e, "WinningPoSt randomness not verified"),
             }
             let dirs: Vec<PathBuf> = t.sectors.iter().map(|n| self.sector_dir(*n)).collect();
             let params = self.params.clone();

@@ -36,6 +36,7 @@ async fn send(chain: &Chain, key: &KeyPair, call: Method) {
     chain
         .submit_message(
             Message {
+                network: chain.genesis().network.clone(),
                 from: key.address(),
                 nonce,
                 call,
@@ -195,6 +196,7 @@ impl World {
         let info = strata_sealer::comm_p(data, data.len() as u64).unwrap();
         let head = self.chain.head_now().epoch;
         let p = DealProposal {
+            network: self.chain.genesis().network.clone(),
             piece_cid: info.comm_p,
             piece_size: info.padded_size,
             client: self.client.address(),
@@ -258,6 +260,7 @@ async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
         use tokio::io::AsyncWriteExt;
         let info = strata_sealer::comm_p(&data[..], data.len() as u64).unwrap();
         let p = DealProposal {
+            network: w.chain.genesis().network.clone(),
             piece_cid: info.comm_p,
             piece_size: info.padded_size,
             client: w.client.address(),

@@ -48,6 +48,24 @@ impl Net {
         }
     }
 
+    /// A new devnet whose beacon is signed by `key` (so two runs draw the same randomness).
+    pub fn with_beacon_key(
+        genesis: Genesis,
+        verifier: Box<dyn ProofVerifier>,
+        key: &strata_chain_client::beacon::BeaconSecretKey,
+    ) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        strata_chain::beacon::write_new_key(&dir.path().join(strata_chain::beacon::KEY_FILE), key)
+            .unwrap();
+        let chain = Chain::open(dir.path(), genesis.clone(), verifier, true).unwrap();
+        Net {
+            dir,
+            chain,
+            genesis,
+            faucet: devnet_faucet(),
+        }
+    }
+
     /// A new devnet checking proofs with the hash test double.
     pub fn hashed() -> Net {
         Net::new(test_genesis(), Box::new(HashVerifier))
@@ -75,6 +93,7 @@ impl Net {
     pub fn send(&self, key: &KeyPair, call: Method) -> Result<String, ChainError> {
         let nonce = block_on(self.chain.account(key.address())).unwrap().nonce;
         let m = Message {
+            network: self.genesis.network.clone(),
             from: key.address(),
             nonce,
             call,
