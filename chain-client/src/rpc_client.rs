@@ -122,7 +122,7 @@ impl ChainApi for RpcClient {
             Some(p) if *p != got => Err(ChainError::new(
                 ErrorKind::BadSignature,
                 format!(
-                    "the chain at {} now names beacon key {}, not {} as before: refusing it",
+                    "the chain at {} names beacon key {}, but the pinned key is {}: its entries are refused",
                     self.url, got.public_key, p.public_key
                 ),
             )),

@@ -4,6 +4,9 @@
 //!
 //! # Design notes
 //!
+//! - **Messages name their network.** Every signed message and deal proposal carries the
+//!   network's name inside what is signed, and the chain refuses any other name (`WrongNetwork`),
+//!   so nothing signed for one devnet replays on another.
 //! - **Messages apply at once, epochs commit.** A submitted message is checked (signature, nonce)
 //!   and applied to a copy of the *pending* state (the last epoch plus the messages already
 //!   accepted); an error comes back immediately and changes nothing. Accepted messages are kept in
@@ -41,6 +44,34 @@
 //!   elects ~5 per epoch by a Poisson sortition; one keeps the devnet simple and the reward share
 //!   still tracks power). The winner's WinningPoSt must land within `winning_post_window` epochs
 //!   or the reward is never minted.
+//! - **Randomness: who knows each value, and when** (DESIGN §8; an audit broke the first design,
+//!   a BLAKE3 hash chain from the genesis seed, which let anyone compute every future seed and
+//!   challenge). The beacon entry of epoch `e` is a BLS signature of its round
+//!   ([`strata_chain_client::beacon`]); its randomness is SHA-256 of the signature, and every
+//!   value the rules use is a [`draw`](strata_chain_client::beacon::draw) from it with a purpose
+//!   tag, the epoch and the drawer's id. Nobody can compute an entry before it is signed except
+//!   the key holder (BLS is unforgeable), and the key holder cannot choose among entries (BLS
+//!   signatures are unique): the devnet operator (devnet mode) or the League of Entropy's
+//!   threshold of nodes (drand mode) is the only party that learns an entry early, by at most
+//!   its signing time. Per value:
+//!   - *ticket* (drawn at the ticket epoch the miner names, at most `max_ticket_age` old): public
+//!     before sealing on purpose — it only makes the replica unique to this chain's history;
+//!   - *seal seed* (epoch pre-commit + `seed_delay`): unknown to everyone until that epoch's
+//!     entry exists, which is after the pre-commit and its CommR are on chain, so the replica is
+//!     fixed before its challenges are known (test: `strata-tests`' `seed_attack`);
+//!   - *WindowPoSt randomness* (a deadline's challenge epoch, `challenge_lookback` before its
+//!     window opens): known from then to the window's close — the proving budget; a miner who
+//!     has deleted the replica cannot recompute it in that time;
+//!   - *WinningPoSt randomness* and the *election* (each epoch): known once the epoch applies;
+//!     the winner has `winning_post_window` epochs to prove;
+//!   - *proving-period offset* (creation): public, only spreads miners' deadlines.
+//!
+//!   Consumers never trust a node's word for a draw: `ChainApi::randomness` fetches the entry,
+//!   checks it against the pinned beacon key and computes the draw locally; proof records carry
+//!   their draws so `strata audit miner` re-derives them. In devnet mode the operator holds the
+//!   key (`STATE/beacon.key`, owner-only, never in the genesis) and could predict randomness:
+//!   a devnet is trusted for it, as for everything else; a network of independent parties
+//!   follows drand instead (`[beacon] kind = "drand"` in the genesis, `--drand-relay`).
 //! - **No gas.** Messages cost nothing; a devnet has no spam to price. Base fee burning would be
 //!   one more `transfer` to `Burn` per message.
 

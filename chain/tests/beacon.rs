@@ -200,7 +200,7 @@ async fn clients_refuse_forged_altered_and_replayed_entries() {
         .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::BadSignature, "{e}");
-    assert!(e.message.contains("now names beacon key"), "{e}");
+    assert!(e.message.contains("pinned key"), "{e}");
     // A client that pinned the impostor's key (first contact through it) still gets values
     // that differ from the real chain's, and the real key refuses the impostor's entries.
     let fooled = RpcClient::new(&proxy(url.clone(), Tamper::Impostor).await).unwrap();

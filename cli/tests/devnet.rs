@@ -121,6 +121,91 @@ fn wallet_transfers_chain_reads_and_kill_9_loses_nothing() {
         net.json(h, &["wallet", "balance", "bob"])[0]["balance"],
         "3500000000000000000"
     );
+
+    // The beacon: the key made at first start is owner-only and kept across the restart; every
+    // entry verifies, and against another key it does not.
+    use std::os::unix::fs::PermissionsExt;
+    let key = h.join("devnet").join("beacon.key");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let b = net.json(h, &["chain", "beacon", "1"]);
+    assert_eq!(
+        (b["round"].as_u64(), b["verified"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let head = net.json(h, &["chain", "head"]);
+    assert_eq!(head["network"]["beacon"]["public_key"], b["public_key"]);
+    let b2 = net.json(h, &["chain", "beacon"]);
+    assert_eq!(b2["epoch"], head["head"]["epoch"]);
+    assert_eq!(b2["signature"], head["head"]["beacon"]["signature"]);
+    let quicknet_key = "83cf0f2896adee7eb8b5f01fcad3912212c437e0073e911fb90022d3e760183c8c4b450b6a0a6c3ac6a5776a2d1064510d1fec758c921cc22b0e17e63aaf4bcb5ed66304de9cf809bd274ca73bab4af5a6e9c76a4bc09e76eae8991ef5ece45a";
+    let o = net.run(h, &["chain", "beacon", "1", "--public-key", quicknet_key]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("refused"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A devnet following drand's quicknet from a relay file of real published rounds: the entries
+/// it uses are drand's own, verified against drand's key.
+#[test]
+fn a_devnet_follows_drand_quicknet_from_a_relay_file() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let doc: Value =
+        serde_json::from_str(include_str!("../../chain-client/testdata/quicknet.json")).unwrap();
+    let info = &doc["info"];
+    let (g, period) = (
+        info["genesis_time"].as_u64().unwrap(),
+        info["period"].as_u64().unwrap(),
+    );
+    let relay = h.join("relay.json");
+    std::fs::write(&relay, doc["rounds"].to_string()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["devnet", "genesis"])
+        .output()
+        .unwrap();
+    let genesis = common::ok(&o)
+        .replace(
+            "kind = \"devnet\"",
+            &format!(
+                "kind = \"drand\"\npublic_key = {}\ngenesis_time = {g}\nperiod = {period}\nchain_genesis_time = {}",
+                info["public_key"],
+                g + period
+            ),
+        )
+        .replace("block_time_ms = 1000", "block_time_ms = 3000");
+    let gfile = h.join("genesis.toml");
+    std::fs::write(&gfile, genesis).unwrap();
+    let net = Devnet::start(
+        h,
+        port(),
+        &[
+            "--manual",
+            "--genesis",
+            gfile.to_str().unwrap(),
+            "--drand-relay",
+            relay.to_str().unwrap(),
+        ],
+    );
+    net.json(h, &["devnet", "step"]);
+    let b = net.json(h, &["chain", "beacon", "1"]);
+    assert_eq!(b["round"], 3);
+    assert_eq!(b["signature"], doc["rounds"][1]["signature"]);
+    assert_eq!(b["public_key"], info["public_key"]);
+    assert!(!h.join("devnet").join("beacon.key").exists());
+    // Round 4 is not in the relay: stepping fails and says why.
+    let o = net.run(h, &["devnet", "step"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("round 4"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
