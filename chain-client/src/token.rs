@@ -1,9 +1,13 @@
-//! Token amounts: attoFIL-style integers (10^18 atto per token) that travel as decimal strings,
-//! so no JSON reader ever rounds them through a float.
+//! Token amounts: integers of atto units (10^18 atto per token, as Filecoin counts attoFIL) that
+//! travel as decimal strings, so no JSON reader ever rounds them through a float. The devnet's
+//! token is Strata's own, written `STR` — it is not Filecoin's FIL.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
+
+/// The token's symbol, shown after every amount.
+pub const SYMBOL: &str = "STR";
 
 /// Atto units per whole token.
 pub const ATTO_PER_TOKEN: u128 = 1_000_000_000_000_000_000;
@@ -47,7 +51,7 @@ impl Token {
     }
 
     /// Formats as a decimal number of whole tokens with the fraction trimmed (`1.5`, `0.000001`).
-    pub fn to_fil_string(self) -> String {
+    pub fn to_decimal_string(self) -> String {
         let whole = self.0 / ATTO_PER_TOKEN;
         let frac = self.0 % ATTO_PER_TOKEN;
         if frac == 0 {
@@ -57,8 +61,8 @@ impl Token {
         format!("{whole}.{}", f.trim_end_matches('0'))
     }
 
-    /// Parses `"12"`, `"0.5"` (whole tokens) or `"123atto"`.
-    pub fn parse_fil(s: &str) -> Result<Token, String> {
+    /// Parses `"12"`, `"0.5"`, `"0.5 STR"` (whole tokens) or `"123atto"`.
+    pub fn parse_amount(s: &str) -> Result<Token, String> {
         let s = s.trim();
         if let Some(a) = s.strip_suffix("atto") {
             return a
@@ -66,7 +70,7 @@ impl Token {
                 .map(Token)
                 .map_err(|e| format!("bad amount {s:?}: {e}"));
         }
-        let s = s.strip_suffix("FIL").unwrap_or(s).trim();
+        let s = s.strip_suffix(SYMBOL).unwrap_or(s).trim();
         let (w, f) = s.split_once('.').unwrap_or((s, ""));
         if w.is_empty() && f.is_empty() || f.len() > 18 || !f.chars().all(|c| c.is_ascii_digit()) {
             return Err(format!("bad amount {s:?}"));
@@ -93,14 +97,14 @@ impl Token {
 
 impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} FIL", self.to_fil_string())
+        write!(f, "{} {SYMBOL}", self.to_decimal_string())
     }
 }
 
 impl FromStr for Token {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Token::parse_fil(s)
+        Token::parse_amount(s)
     }
 }
 
@@ -136,13 +140,23 @@ mod tests {
             ("0.5", ATTO_PER_TOKEN / 2),
             ("12.000000000000000001", 12 * ATTO_PER_TOKEN + 1),
             ("7atto", 7),
+            ("2 STR", 2 * ATTO_PER_TOKEN),
         ] {
-            assert_eq!(Token::parse_fil(s).unwrap(), Token(atto), "{s}");
+            assert_eq!(Token::parse_amount(s).unwrap(), Token(atto), "{s}");
         }
-        assert_eq!(Token(ATTO_PER_TOKEN * 3 / 2).to_fil_string(), "1.5");
-        assert_eq!(Token(1).to_fil_string(), "0.000000000000000001");
-        for bad in ["", ".", "1.2.3", "x", "-1", "0.0000000000000000001"] {
-            assert!(Token::parse_fil(bad).is_err(), "{bad}");
+        assert_eq!(Token(ATTO_PER_TOKEN * 3 / 2).to_decimal_string(), "1.5");
+        assert_eq!(Token(1).to_decimal_string(), "0.000000000000000001");
+        assert_eq!(Token::whole(3).to_string(), "3 STR");
+        for bad in [
+            "",
+            ".",
+            "1.2.3",
+            "x",
+            "-1",
+            "0.0000000000000000001",
+            "1 FIL",
+        ] {
+            assert!(Token::parse_amount(bad).is_err(), "{bad}");
         }
         let j = serde_json::to_string(&Token(u128::MAX)).unwrap();
         assert_eq!(serde_json::from_str::<Token>(&j).unwrap(), Token(u128::MAX));

@@ -397,5 +397,8 @@ fn miner_and_deal_lifecycle_with_real_proofs() {
         p.file
             .verify(&store)
             .unwrap_or_else(|e| panic!("{}: {e}", p.what));
+        // And its randomness is the verified beacon's draw.
+        block_on(strata_chain_client::audit::check_randomness(&net.chain, p))
+            .unwrap_or_else(|e| panic!("{}: {e}", p.what));
     }
 }

@@ -191,6 +191,10 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
     let audit = env.json(&["audit", "miner", "m1000"]);
     assert_eq!(audit["seal"], 1);
     assert_eq!(audit["invalid"].as_array().unwrap().len(), 0);
+    let checked = audit["seal"].as_u64().unwrap()
+        + audit["window"].as_u64().unwrap()
+        + audit["winning"].as_u64().unwrap();
+    assert_eq!(audit["beacon_checked"].as_u64(), Some(checked));
     let metrics = {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(&listen).unwrap();

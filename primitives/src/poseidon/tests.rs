@@ -2,12 +2,9 @@ use super::*;
 use crate::node::{node_from_fr, node_to_fr};
 
 fn vectors() -> Vec<(Vec<Scalar>, Scalar)> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/vectors/poseidon.jsonl"
-    );
-    let text =
-        std::fs::read_to_string(path).expect("shared/vectors/poseidon.jsonl beside the repo");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/poseidon.jsonl");
+    let text = std::fs::read_to_string(path)
+        .expect("primitives/testdata/poseidon.jsonl (vendored from the shared neptune vectors)");
     let parse = |h: &str| {
         let b: [u8; 32] = hex::decode(h).unwrap().try_into().unwrap();
         Option::<Scalar>::from(Scalar::from_bytes(&b)).expect("canonical element")

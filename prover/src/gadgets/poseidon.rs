@@ -128,7 +128,7 @@ mod tests {
     fn agrees_with_native_poseidon_and_neptune_vectors() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/vectors/poseidon.jsonl"
+            "/../primitives/testdata/poseidon.jsonl"
         );
         let text = std::fs::read_to_string(path).unwrap();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
