@@ -3,9 +3,11 @@
 //! every `deal_settle_interval` epochs and at the end, and slashing — provider collateral burnt,
 //! the client's unspent money returned — when activation is missed or the sector terminates.
 
-use crate::rules::{check_operator, check_owner, miner, sector_size, Ctx};
+use crate::rules::{check_operator, check_owner, check_unique, miner, sector_size, Ctx};
 use crate::state::{Deal, State};
-use strata_chain_client::types::{DealId, Epoch, EscrowHolder, MinerId, SignedProposal};
+use strata_chain_client::types::{
+    DealId, DealProposal, Epoch, EscrowHolder, MinerId, SignedProposal,
+};
 use strata_chain_client::views::{DealStatus, Pot};
 use strata_chain_client::{Address, ChainError, Token};
 use strata_primitives::node::Node;
@@ -71,6 +73,12 @@ pub fn grant_datacap(
     Ok(())
 }
 
+/// The identity of a signed proposal: BLAKE3 of its signing bytes (the signature itself is left
+/// out, so re-signing the same proposal does not make it a new one).
+pub fn proposal_hash(p: &DealProposal) -> Node {
+    *blake3::hash(&p.signing_bytes()).as_bytes()
+}
+
 /// `PublishDeals`: every proposal checked, all or none published. Returns the new deal ids.
 pub fn publish(
     s: &mut State,
@@ -84,6 +92,14 @@ pub fn publish(
     let max_piece = sector_size(m.proof_type);
     if deals.is_empty() {
         return Err(ChainError::invalid("no deals to publish"));
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, d) in deals.iter().enumerate() {
+        if let Some(first) = seen.insert(proposal_hash(&d.proposal), i) {
+            return Err(ChainError::duplicate(format!(
+                "deal {i} is the same signed proposal as deal {first} of this message"
+            )));
+        }
     }
     let mut ids = Vec::new();
     for (i, d) in deals.into_iter().enumerate() {
@@ -186,11 +202,8 @@ pub fn check_precommit_deals(
 ) -> Result<u64, ChainError> {
     let mut pieces = Vec::new();
     let mut verified = 0;
-    let mut seen = std::collections::BTreeSet::new();
+    check_unique(deals, "deal", "the PreCommit")?;
     for d in deals {
-        if !seen.insert(*d) {
-            return Err(ChainError::duplicate(format!("deal {d} is named twice")));
-        }
         let deal = s
             .deals
             .get(d)

@@ -7,7 +7,7 @@
 use crate::economics;
 use crate::market;
 use crate::miner::proof_type;
-use crate::rules::{self, check_operator, miner, qa_power, sector_size, Ctx};
+use crate::rules::{self, check_operator, check_unique, miner, qa_power, sector_size, Ctx};
 use crate::state::{Miner, State};
 use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
 use strata_chain_client::views::{Pot, ProofRecord, SectorStatus};
@@ -73,6 +73,7 @@ pub fn window_post(
             "deadline {deadline} partition {partition} is already proven in this window"
         )));
     }
+    check_unique(skipped, "skipped sector", "the WindowPoSt")?;
     if let Some(x) = skipped.iter().find(|x| !part.sectors.contains(x)) {
         return Err(ChainError::invalid(format!(
             "skipped sector {x} is not in this partition"
@@ -169,6 +170,7 @@ pub fn declare_faults(
 ) -> Result<(), ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
+    check_unique(sectors, "sector", "DeclareFaults")?;
     for n in sectors {
         check_declarable(ctx.constants, m, *n, now)?;
     }
@@ -196,6 +198,7 @@ pub fn declare_recoveries(
 ) -> Result<(), ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
+    check_unique(sectors, "sector", "DeclareRecoveries")?;
     for n in sectors {
         check_declarable(ctx.constants, m, *n, now)?;
         if m.sectors[n].status != SectorStatus::Faulty {
@@ -223,6 +226,7 @@ pub fn terminate_sectors(
 ) -> Result<(), ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
+    check_unique(sectors, "sector", "TerminateSectors")?;
     for n in sectors {
         let st = m
             .sectors
@@ -297,6 +301,7 @@ fn end_sector(
     let sec = m.sectors.get_mut(&n).expect("exists");
     sec.status = how;
     sec.location = None;
+    sec.initial_pledge = Token::ZERO;
     Ok(())
 }
 
