@@ -34,9 +34,11 @@
 //!   faulty with no fee that period; sectors already faulty before the window opened (missed
 //!   earlier, declared, or recovering unproven) pay the continued-fault fee at each close; after
 //!   `fault_max_age_periods` they are terminated with the termination fee.
-//! - **Penalties** come from vesting rewards first (soonest to vest first), then locked pledge,
-//!   then the available balance; the rest is fee debt, repaid from income before any withdrawal
-//!   or pre-commit.
+//! - **Penalties** come from vesting rewards first (soonest to vest first), then the available
+//!   (unlocked) balance; the rest is fee debt, repaid from income before any withdrawal or
+//!   pre-commit. Locked pledge is never drawn while its sector lives, so every live sector stays
+//!   fully pledged: a sector that ends (terminated or expired) first releases its whole pledge to
+//!   the available balance, and a termination fee is then taken like any other penalty.
 //! - **Elections**: one winner per epoch, drawn in proportion to quality-adjusted power (Filecoin
 //!   elects ~5 per epoch by a Poisson sortition; one keeps the devnet simple and the reward share
 //!   still tracks power). The winner's WinningPoSt must land within `winning_post_window` epochs

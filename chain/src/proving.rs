@@ -256,8 +256,9 @@ pub fn terminate_sectors(
     Ok(())
 }
 
-/// Ends a live sector: a termination pays the FIP-0098 fee and slashes its deals; both release
-/// the remaining pledge and remove the sector from its partition.
+/// Ends a live sector: its pledge (all of it: penalties never draw locked pledge) is released to
+/// the available balance; a termination then pays the FIP-0098 fee (vesting → available → fee
+/// debt) and slashes the sector's deals; the sector leaves its partition and keeps no pledge.
 fn end_sector(
     s: &mut State,
     ctx: &Ctx,
@@ -271,6 +272,12 @@ fn end_sector(
     let m = &s.miners[&id];
     let sec = m.sectors[&n].clone();
     let size = sector_size(m.proof_type);
+    s.transfer(
+        Pot::MinerPledge(id),
+        Pot::MinerAvailable(id),
+        sec.initial_pledge,
+        &format!("pledge_released sector {n}"),
+    )?;
     if how == SectorStatus::Terminated {
         let qa = qa_power(size, sec.verified_space);
         let ff = economics::fault_fee(c, now, s.network_power().1, qa);
@@ -285,13 +292,6 @@ fn end_sector(
             market::slash(s, now, *d, &format!("sector {n} terminated"))?;
         }
     }
-    let release = sec.initial_pledge.min(s.miners[&id].locked_pledge);
-    s.transfer(
-        Pot::MinerPledge(id),
-        Pot::MinerAvailable(id),
-        release,
-        &format!("pledge_released sector {n}"),
-    )?;
     let m = s.miner_mut(id)?;
     if let Some((dl, p)) = sec.location {
         m.deadlines[dl as usize].partitions[p as usize]

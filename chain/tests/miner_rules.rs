@@ -92,8 +92,8 @@ fn deposit_pledge_posts_fault_fee_recovery_termination_and_expiry() {
         fees[0].amount,
         economics::fault_fee(&c, t.close - 1, network_qa, 2048 * in_dl.len() as u128)
     );
-    // No vesting funds: the fee came from the locked pledge.
-    assert_eq!(fees[0].from, Pot::MinerPledge(id));
+    // No vesting funds: the fee came from the available balance (never from locked pledge).
+    assert_eq!(fees[0].from, Pot::MinerAvailable(id));
 
     // Recovery declared before the cutoff, then proven: active again, power back.
     net.send(

@@ -4,8 +4,9 @@
 
 mod common;
 use common::*;
+use strata_chain::economics;
 use strata_chain_client::types::{DealProposal, EscrowHolder, Method, MinerId};
-use strata_chain_client::views::SectorStatus;
+use strata_chain_client::views::{Pot, SectorStatus};
 use strata_chain_client::{ChainApi, ErrorKind, KeyPair, Token};
 use strata_sealer::PieceInfo;
 
@@ -66,6 +67,22 @@ fn proposal(client: &KeyPair, id: MinerId, p: &PieceInfo, start: i64, end: i64) 
         verified: false,
         label: "money".into(),
     }
+}
+
+/// Lets sector `n`'s deadline pass unproven twice (every other deadline proven): faulty at the
+/// first close, the continued-fault fee at the second. Returns the epoch of the fee.
+fn fault_twice(net: &Net, owner: &KeyPair, id: MinerId, n: u64) -> i64 {
+    let dl = net.deadline_of(id, n);
+    let mut close = 0;
+    for _ in 0..2 {
+        let t = block_on(net.chain.deadlines(id)).unwrap()[dl as usize]
+            .timing
+            .clone();
+        net.prove_until(owner, id, t.close, &[dl]);
+        close = t.close;
+    }
+    assert_eq!(sector_view(net, id, n).status, SectorStatus::Faulty);
+    close - 1
 }
 
 fn miner_view(net: &Net, id: MinerId) -> strata_chain_client::views::MinerInfo {
@@ -225,4 +242,116 @@ fn publish_deals_refuses_one_proposal_twice_in_a_message() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Duplicate, "{err}");
     assert!(block_on(net.chain.deals()).unwrap().is_empty());
+}
+
+// ---- 4. Penalty order ----------------------------------------------------------------------
+
+#[test]
+fn fault_fees_come_from_the_available_balance_never_from_live_pledge() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 1, 1000);
+    let pledge = sector_view(&net, id, 1).initial_pledge;
+    let available = miner_view(&net, id).balances.available;
+    let at = fault_twice(&net, &owner, id, 1);
+    let fees = net.events(&format!("m{id}"), "fault_fee");
+    assert!(!fees.is_empty());
+    assert!(fees.iter().all(|e| e.epoch == at));
+    // No vesting rewards (no WinningPoSt was submitted): the available balance pays.
+    for e in &fees {
+        assert_eq!(
+            (e.from, e.to),
+            (Pot::MinerAvailable(id), Pot::Burn),
+            "{e:?}"
+        );
+    }
+    let fee: Token = fees.iter().map(|e| e.amount).sum();
+    let b = miner_view(&net, id).balances;
+    assert_eq!(
+        b.locked_pledge, pledge,
+        "a live sector's pledge stays locked"
+    );
+    assert_eq!(b.available, Token(available.0 - fee.0));
+}
+
+#[test]
+fn unpaid_penalties_become_fee_debt_and_leave_live_pledge_alone() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 1, 1000);
+    let pledge = sector_view(&net, id, 1).initial_pledge;
+    let available = miner_view(&net, id).balances.available;
+    net.send(
+        &owner,
+        Method::WithdrawMinerBalance {
+            miner: id,
+            amount: available,
+        },
+    )
+    .unwrap();
+    net.step(1);
+    fault_twice(&net, &owner, id, 1);
+    let debt: Token = net
+        .events(&format!("m{id}"), "fault_fee")
+        .iter()
+        .filter(|e| e.to == Pot::FeeDebt(id))
+        .map(|e| e.amount)
+        .sum();
+    let b = miner_view(&net, id).balances;
+    assert_eq!(
+        b.locked_pledge, pledge,
+        "a live sector's pledge stays locked"
+    );
+    assert!(!debt.is_zero(), "nothing to pay with: the fee is owed");
+    assert_eq!((b.available, b.fee_debt), (Token::ZERO, debt));
+}
+
+#[test]
+fn termination_releases_the_pledge_before_taking_the_fee() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 2, 1000);
+    let c = net.genesis.constants.clone();
+    let (s1, p2) = (
+        sector_view(&net, id, 1),
+        sector_view(&net, id, 2).initial_pledge,
+    );
+    let available = miner_view(&net, id).balances.available;
+    net.send(
+        &owner,
+        Method::TerminateSectors {
+            miner: id,
+            sectors: vec![1],
+        },
+    )
+    .unwrap();
+    let now = net.head() + 1;
+    let nq = block_on(net.chain.network()).unwrap().qa_power;
+    net.step(1);
+    let fee = economics::termination_fee(
+        &c,
+        s1.initial_pledge,
+        now - s1.activation.unwrap(),
+        economics::fault_fee(&c, now, nq, 2048),
+    );
+    let ev: Vec<_> = net
+        .events(&format!("m{id}"), "")
+        .into_iter()
+        .filter(|e| e.epoch == now && e.why.contains("sector 1"))
+        .map(|e| (e.from, e.to, e.amount))
+        .collect();
+    assert_eq!(
+        ev,
+        vec![
+            (
+                Pot::MinerPledge(id),
+                Pot::MinerAvailable(id),
+                s1.initial_pledge
+            ),
+            (Pot::MinerAvailable(id), Pot::Burn, fee),
+        ]
+    );
+    let b = miner_view(&net, id).balances;
+    assert_eq!(b.locked_pledge, p2, "sector 2's pledge is intact");
+    assert_eq!(
+        b.available,
+        Token(available.0 + s1.initial_pledge.0 - fee.0)
+    );
 }
