@@ -172,9 +172,11 @@ pub fn end_epoch(state: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainEr
     proving::cron(state, ctx, now)?;
     rewards::cron(state, ctx, now)?;
     state.epoch = now;
-    state
-        .check_invariants()
-        .map_err(|e| ChainError::internal(format!("invariant violated, epoch not applied: {e}")))
+    state.check_invariants().map_err(|e| {
+        ChainError::internal(format!(
+            "money invariant broken, epoch {now} not applied: {e}"
+        ))
+    })
 }
 
 /// The genesis state.

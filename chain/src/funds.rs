@@ -243,6 +243,7 @@ mod tests {
     use super::*;
     use crate::config::Genesis;
     use crate::state::Miner;
+    use strata_chain_client::views::SectorStatus;
 
     fn state_with_miner() -> State {
         let mut s = crate::exec::genesis_state(&Genesis::preset("devnet").unwrap());
@@ -259,6 +260,10 @@ mod tests {
             .unwrap();
         s.transfer(Pot::MinerAvailable(7), Pot::MinerPledge(7), Token(300), "t")
             .unwrap();
+        s.miners.get_mut(&7).unwrap().sectors.insert(
+            1,
+            crate::state::tests::sector(1, SectorStatus::Active, 300, 0),
+        );
         s.mint_reward(7, Token(400), 0, 4, 1, "r").unwrap(); // 100 available, 300 vesting
         s.check_invariants().unwrap();
         s.events.clear();

@@ -21,8 +21,13 @@
 //!   `data.kind` (see `strata_chain_client::ErrorKind`), including the parse/invalid-request cases.
 //! - **Money moves only through [`State::transfer`](state::State)** (and the vesting/penalty
 //!   helpers in [`funds`] built on it): each move checks the payer, records an event (who, what,
-//!   why, epoch) and keeps `genesis + minted − burnt = Σ balances`, which [`exec::end_epoch`]
-//!   checks before any epoch commits (an epoch that would break it is refused, not stored).
+//!   why, epoch) and keeps `genesis + minted − burnt = Σ balances`. That and the per-holder
+//!   invariants — a miner's locked pledge = Σ its live sectors' pledge, its pre-commit deposits =
+//!   Σ its pre-committed sectors' deposits, a provider's locked escrow = Σ its open deals'
+//!   collateral, a client's locked escrow = Σ its open deals' unpaid price and collateral — are
+//!   checked ([`State::check_invariants`](state::State::check_invariants)) before any epoch
+//!   commits in [`exec::end_epoch`] (an epoch that would break one is refused, not stored) and
+//!   when [`Chain::open`] loads the state from disk (a broken one is refused, named).
 //! - **Formulas** ([`economics`]) are Filecoin's — BR(t), 20-day deposit, storage + consensus
 //!   pledge with the per-byte cap, 3.51-day fault fee, FIP-0098 termination fee — with current
 //!   reward and power instead of Filecoin's alpha-beta smoothed estimates, and network power

@@ -36,7 +36,8 @@ pub struct Chain {
 
 impl Chain {
     /// Opens the chain in `dir` (creating it from `genesis` if empty). A database created from
-    /// another genesis is refused. Accepted-but-unapplied messages are re-applied.
+    /// another genesis is refused, and so is a stored state that breaks a money invariant
+    /// ([`State::check_invariants`]). Accepted-but-unapplied messages are re-applied.
     pub fn open(
         dir: &Path,
         genesis: Genesis,
@@ -58,6 +59,14 @@ impl Chain {
                         dir.display()
                     )));
                 }
+                l.state.check_invariants().map_err(|e| {
+                    ChainError::internal(format!(
+                        "{}: the stored state at epoch {} breaks a money invariant ({e}); \
+                         refusing to open it",
+                        dir.display(),
+                        l.state.epoch
+                    ))
+                })?;
                 (l.state, l.beacons, l.mempool)
             }
             None => {

@@ -5,6 +5,9 @@
 mod common;
 use common::*;
 use strata_chain::economics;
+use strata_chain::state::State;
+use strata_chain::store::Store;
+use strata_chain::{Chain, HashVerifier};
 use strata_chain_client::types::{DealProposal, EscrowHolder, Method, MinerId};
 use strata_chain_client::views::{Pot, SectorStatus};
 use strata_chain_client::{ChainApi, ErrorKind, KeyPair, Token};
@@ -354,4 +357,93 @@ fn termination_releases_the_pledge_before_taking_the_fee() {
         b.available,
         Token(available.0 + s1.initial_pledge.0 - fee.0)
     );
+}
+
+// ---- 2. Invariants, checked when the state is loaded ---------------------------------------
+
+/// Writes `state` as the stored head state (the head block as it was).
+fn store_state(dir: &std::path::Path, state: &State) {
+    let store = Store::open(&dir.join("chain.redb")).unwrap();
+    let block = store.block(state.epoch).unwrap().unwrap();
+    store.commit_epoch(state, &block).unwrap();
+}
+
+#[test]
+fn chain_open_refuses_a_stored_state_that_breaks_a_money_invariant() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 1, 1000);
+    net.precommit_cc(&owner, id, 2, 1000);
+    let client = market(&net, &owner, id);
+    let h = net.head();
+    let deal = proposal(&client, id, &piece(3, 1000), h + 50, h + 250)
+        .sign(&client)
+        .unwrap();
+    net.send(
+        &owner,
+        Method::PublishDeals {
+            miner: id,
+            deals: vec![deal],
+        },
+    )
+    .unwrap();
+    net.step(1);
+    let Net {
+        dir,
+        chain,
+        genesis,
+        ..
+    } = net;
+    let good = chain.state();
+    drop(chain);
+    let open =
+        || Chain::open(dir.path(), genesis.clone(), Box::new(HashVerifier), true).map(|_| ());
+    let c = client.address();
+    // Each corruption moves one atto between two pots of one holder: the supply still adds up,
+    // only the bookkeeping behind the locked pot is wrong.
+    type Corrupt = Box<dyn Fn(&mut State)>;
+    let cases: Vec<(&str, Corrupt)> = vec![
+        (
+            "locked pledge of m1000",
+            Box::new(move |s| {
+                let m = s.miners.get_mut(&id).unwrap();
+                m.available.0 -= 1;
+                m.locked_pledge.0 += 1;
+            }),
+        ),
+        (
+            "pre-commit deposits of m1000",
+            Box::new(move |s| {
+                let m = s.miners.get_mut(&id).unwrap();
+                m.available.0 -= 1;
+                m.precommit_deposits.0 += 1;
+            }),
+        ),
+        (
+            "locked escrow of client",
+            Box::new(move |s| {
+                let a = s.accounts.get_mut(&c).unwrap();
+                a.escrow_free.0 -= 1;
+                a.escrow_locked.0 += 1;
+            }),
+        ),
+        (
+            "locked escrow of provider m1000",
+            Box::new(move |s| {
+                let m = s.miners.get_mut(&id).unwrap();
+                m.escrow_free.0 -= 1;
+                m.escrow_locked.0 += 1;
+            }),
+        ),
+    ];
+    open().unwrap();
+    for (name, corrupt) in cases {
+        let mut bad = good.clone();
+        corrupt(&mut bad);
+        assert_eq!(bad.supply.total().0, bad.balances_total(), "{name}");
+        store_state(dir.path(), &bad);
+        let err = open().expect_err(name);
+        assert!(err.message.contains(name), "{name}: {err}");
+        store_state(dir.path(), &good);
+        open().unwrap();
+    }
 }
