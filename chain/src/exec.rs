@@ -205,6 +205,7 @@ pub fn genesis_state(g: &crate::config::Genesis) -> State {
             burnt: Token::ZERO,
         },
         winning: vec![],
+        published_proposals: Default::default(),
         events: vec![],
         proofs: vec![],
     }

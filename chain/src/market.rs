@@ -79,7 +79,9 @@ pub fn proposal_hash(p: &DealProposal) -> Node {
     *blake3::hash(&p.signing_bytes()).as_bytes()
 }
 
-/// `PublishDeals`: every proposal checked, all or none published. Returns the new deal ids.
+/// `PublishDeals`: every proposal checked, all or none published; a signed proposal is published
+/// once (within the message and across messages, while its deal can still run). Returns the new
+/// deal ids.
 pub fn publish(
     s: &mut State,
     now: Epoch,
@@ -116,6 +118,13 @@ pub fn publish(
         let p = &d.proposal;
         if p.provider != id {
             return Err(bad(format!("names provider m{}, not m{id}", p.provider)));
+        }
+        let hash = hex::encode(proposal_hash(p));
+        if let Some(earlier) = s.published_proposals.get(&hash) {
+            return Err(ChainError::duplicate(format!(
+                "deal {i}: this signed proposal was already published as deal {}",
+                earlier.deal
+            )));
         }
         if !p.piece_size.is_power_of_two() || p.piece_size < 128 || p.piece_size > max_piece {
             return Err(bad(format!(
@@ -162,6 +171,13 @@ pub fn publish(
         }
         let deal_id = s.next_deal_id;
         s.next_deal_id += 1;
+        s.published_proposals.insert(
+            hash,
+            crate::state::PublishedProposal {
+                deal: deal_id,
+                end_epoch: p.end_epoch,
+            },
+        );
         s.deals.insert(
             deal_id,
             Deal {
@@ -326,8 +342,10 @@ pub fn slash(s: &mut State, now: Epoch, id: DealId, why: &str) -> Result<(), Cha
     Ok(())
 }
 
-/// End-of-epoch market work: missed activations, periodic settlement, deal ends.
+/// End-of-epoch market work: missed activations, periodic settlement, deal ends, and forgetting
+/// the proposals whose deals have ended.
 pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
+    s.published_proposals.retain(|_, p| p.end_epoch > now);
     let ids: Vec<DealId> = s.deals.keys().copied().collect();
     for id in ids {
         let d = s.deals[&id].clone();
@@ -360,4 +378,71 @@ pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{devnet_faucet, Genesis};
+    use crate::state::Miner;
+    use crate::HashVerifier;
+
+    #[test]
+    fn published_proposals_are_remembered_until_their_deal_ends() {
+        let g = Genesis::preset("devnet").unwrap();
+        let mut s = crate::exec::genesis_state(&g);
+        let a = devnet_faucet();
+        s.miners.insert(
+            1000,
+            Miner::new(a.address(), a.address(), 1, String::new(), 0, 0),
+        );
+        add_escrow(
+            &mut s,
+            a.address(),
+            EscrowHolder::Miner(1000),
+            Token::whole(10),
+        )
+        .unwrap();
+        add_escrow(
+            &mut s,
+            a.address(),
+            EscrowHolder::Account(a.address()),
+            Token::whole(10),
+        )
+        .unwrap();
+        let (start, end) = (10, 10 + g.constants.epochs_per_day * 200);
+        let signed = DealProposal {
+            piece_cid: strata_sealer::pieces::zero_root(6),
+            piece_size: 2048,
+            client: a.address(),
+            provider: 1000,
+            start_epoch: start,
+            end_epoch: end,
+            price_per_epoch: Token(1),
+            provider_collateral: Token::whole(1),
+            client_collateral: Token::ZERO,
+            verified: false,
+            label: String::new(),
+        }
+        .sign(&a)
+        .unwrap();
+        publish(&mut s, 1, a.address(), 1000, vec![signed.clone()]).unwrap();
+        let key = hex::encode(proposal_hash(&signed.proposal));
+        assert_eq!(s.published_proposals[&key].deal, 0);
+        let err = publish(&mut s, 2, a.address(), 1000, vec![signed.clone()]).unwrap_err();
+        assert_eq!(err.kind, strata_chain_client::ErrorKind::Duplicate, "{err}");
+        let ctx = Ctx {
+            constants: &g.constants,
+            verifier: &HashVerifier,
+            beacons: &[],
+        };
+        // Slashed at its start (never activated), still remembered until its end.
+        cron(&mut s, &ctx, start).unwrap();
+        assert_eq!(s.deals[&0].status, DealStatus::Slashed);
+        cron(&mut s, &ctx, end - 1).unwrap();
+        assert!(s.published_proposals.contains_key(&key));
+        cron(&mut s, &ctx, end).unwrap();
+        assert!(s.published_proposals.is_empty());
+        s.check_invariants().unwrap();
+    }
 }

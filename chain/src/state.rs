@@ -171,6 +171,16 @@ pub struct Deal {
     pub slashed_at: Option<Epoch>,
 }
 
+/// A published proposal, remembered while it could otherwise be published again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedProposal {
+    /// The deal it became.
+    pub deal: DealId,
+    /// The deal's end epoch: the entry is pruned after it (a proposal whose start has passed
+    /// cannot be published anyway).
+    pub end_epoch: Epoch,
+}
+
 /// The whole ledger state after an epoch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -190,6 +200,10 @@ pub struct State {
     pub supply: Supply,
     /// Open WinningPoSt tickets.
     pub winning: Vec<WinningTicket>,
+    /// Signed proposals already published, by hex BLAKE3 of their signing bytes, kept until the
+    /// deal's end epoch so one client signature makes one deal.
+    #[serde(default)]
+    pub published_proposals: BTreeMap<String, PublishedProposal>,
     /// Events of the epoch being built (not part of the state root; stored with the block).
     #[serde(skip)]
     pub events: Vec<Event>,

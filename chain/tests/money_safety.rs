@@ -447,3 +447,40 @@ fn chain_open_refuses_a_stored_state_that_breaks_a_money_invariant() {
         open().unwrap();
     }
 }
+
+// ---- 3. A signed proposal is published once ------------------------------------------------
+
+#[test]
+fn a_signed_proposal_is_published_only_once() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 0, 1000);
+    let client = market(&net, &owner, id);
+    let h = net.head();
+    let p = proposal(&client, id, &piece(3, 1000), h + 50, h + 250);
+    let signed = p.clone().sign(&client).unwrap();
+    let publish = |deals| net.send(&owner, Method::PublishDeals { miner: id, deals });
+    publish(vec![signed.clone()]).unwrap();
+    let locked = block_on(net.chain.account(client.address()))
+        .unwrap()
+        .escrow_locked;
+    // Again in the same epoch, and again after it is applied: refused both times, and the
+    // client's escrow is locked (and later paid) for one deal only.
+    let err = publish(vec![signed.clone()]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Duplicate, "{err}");
+    net.step(1);
+    let err = publish(vec![signed.clone()]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Duplicate, "{err}");
+    // With a fresh deal beside it: still refused, all or nothing.
+    let other = proposal(&client, id, &piece(5, 1000), h + 50, h + 250)
+        .sign(&client)
+        .unwrap();
+    let err = publish(vec![other, signed]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Duplicate, "{err}");
+    assert_eq!(block_on(net.chain.deals()).unwrap().len(), 1);
+    assert_eq!(
+        block_on(net.chain.account(client.address()))
+            .unwrap()
+            .escrow_locked,
+        locked
+    );
+}
