@@ -83,8 +83,10 @@ pub fn mainnet_constants() -> Constants {
 pub fn devnet_constants() -> Constants {
     let mut c = scaled(60, 1000, 12, 2, 4, 5, 20);
     // Tiny sectors on a tiny network: a baseline of 512 MiB and 100 tokens per epoch keep the
-    // proportions of mainnet — pledge (≈1.6 tokens per 2 KiB sector at genesis supply) above
-    // the 20-day deposit (≈0.46) above the fault fee (≈0.08) — with readable numbers.
+    // proportions of mainnet — pledge (≈1.6 tokens per 2 KiB committed-capacity sector at
+    // genesis supply) above 20 days of its reward (≈0.46) above the fault fee (≈0.08) — with
+    // readable numbers. The pre-commit deposit is 20 days of reward on the sector's maximum QA
+    // power (10×), ≈4.6 per 2 KiB sector, returned at prove-commit.
     c.baseline_power = 512 << 20;
     c.initial_epoch_reward = Token::whole(100);
     c.initial_pledge_max_per_byte = Token(Token::whole(10).0 / 2048);

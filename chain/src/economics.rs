@@ -2,7 +2,8 @@
 //!
 //! - BR(t): expected block reward of a sector over `t` epochs
 //!   = epoch_reward · t · sector_qa / max(network_qa, baseline);
-//! - pre-commit deposit = BR(20 days);
+//! - pre-commit deposit = BR(20 days) of the sector's maximum QA power (10 × its size, as if
+//!   all of it were verified);
 //! - initial pledge = BR(20 days) + lock_target · circulating · sector_qa / max(network_qa,
 //!   baseline), capped at `initial_pledge_max_per_byte · sector_qa`;
 //! - fault fee = BR(3.51 days);
@@ -97,7 +98,8 @@ pub fn expected_reward(
     ))
 }
 
-/// The pre-commit deposit: BR(20 days).
+/// The pre-commit deposit: BR(20 days) of `qa` — the caller passes the sector's maximum QA power
+/// (10 × its size), since what counts as verified is only known at prove-commit.
 pub fn precommit_deposit(c: &Constants, now: Epoch, network_qa: u128, qa: u128) -> Token {
     expected_reward(c, now, network_qa, qa, c.precommit_deposit_projection)
 }

@@ -28,8 +28,10 @@
 //!   checked ([`State::check_invariants`](state::State::check_invariants)) before any epoch
 //!   commits in [`exec::end_epoch`] (an epoch that would break one is refused, not stored) and
 //!   when [`Chain::open`] loads the state from disk (a broken one is refused, named).
-//! - **Formulas** ([`economics`]) are Filecoin's — BR(t), 20-day deposit, storage + consensus
-//!   pledge with the per-byte cap, 3.51-day fault fee, FIP-0098 termination fee — with current
+//! - **Formulas** ([`economics`]) are Filecoin's — BR(t), 20-day pre-commit deposit on the
+//!   sector's maximum QA power (10× its size: it must cover a sector that proves all verified),
+//!   storage + consensus pledge with the per-byte cap, 3.51-day fault fee, FIP-0098 termination
+//!   fee — with current
 //!   reward and power instead of Filecoin's alpha-beta smoothed estimates, and network power
 //!   floored at the baseline in every denominator. The block reward decays exponentially
 //!   (simple minting only; no baseline minting), computed in Q64 fixed point so every node agrees.

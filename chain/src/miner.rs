@@ -143,8 +143,10 @@ pub fn precommit(
     }
     let verified =
         market::check_precommit_deals(s, now, id, m.proof_type, &p.deals, &p.comm_d, p.expiration)?;
-    let qa = qa_power(sector_size(m.proof_type), verified);
-    let deposit = economics::precommit_deposit(c, now, s.network_power().1, qa);
+    // The deposit covers the sector's maximum QA power (all of it verified), whatever the deals
+    // named now: what counts as verified is only known at prove-commit.
+    let size = sector_size(m.proof_type);
+    let deposit = economics::precommit_deposit(c, now, s.network_power().1, qa_power(size, size));
     let ticket = ctx.randomness(RandomnessTag::Ticket, p.ticket_epoch, id)?;
     s.transfer(
         Pot::MinerAvailable(id),

@@ -17,10 +17,11 @@ fn deposit_pledge_posts_fault_fee_recovery_termination_and_expiry() {
     net.step(1);
     let m = format!("m{id}");
 
-    // Pre-commit: the deposit is BR(20 days) of a 2 KiB sector at the current network power.
+    // Pre-commit: the deposit is BR(20 days) of a 2 KiB sector's maximum QA power (10 × 2048,
+    // as if all verified) at the current network power.
     net.precommit_cc(&owner, id, 1, 2000);
     let s1 = block_on(net.chain.sector(id, 1)).unwrap();
-    let expect = economics::precommit_deposit(&c, s1.precommit_epoch, 0, 2048);
+    let expect = economics::precommit_deposit(&c, s1.precommit_epoch, 0, 10 * 2048);
     assert_eq!(s1.precommit_deposit, expect);
     assert!(!expect.is_zero());
     assert_eq!(

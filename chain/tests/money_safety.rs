@@ -484,3 +484,22 @@ fn a_signed_proposal_is_published_only_once() {
         locked
     );
 }
+
+// ---- 5. Pre-commit deposit on the sector's maximum QA power --------------------------------
+
+#[test]
+fn precommit_deposit_covers_the_sectors_maximum_qa_power() {
+    let net = Net::hashed();
+    let c = net.genesis.constants.clone();
+    let owner = net.funded(1, 10_000);
+    let id = net.miner(&owner, 1000);
+    net.step(1);
+    // A committed-capacity sector names no verified deals, yet its deposit must cover the case
+    // that all of it is verified: BR(20 days) of 10 × 2048 bytes of QA power.
+    let nq = block_on(net.chain.network()).unwrap().qa_power;
+    net.precommit_cc(&owner, id, 1, 1000);
+    let s1 = sector_view(&net, id, 1);
+    let expect = economics::precommit_deposit(&c, s1.precommit_epoch, nq, 10 * 2048);
+    assert_eq!(s1.precommit_deposit, expect);
+    assert_eq!(miner_view(&net, id).balances.precommit_deposits, expect);
+}
