@@ -302,6 +302,33 @@ fn settle(s: &mut State, id: DealId, until: Epoch) -> Result<(), ChainError> {
     Ok(())
 }
 
+/// Checks, at prove-commit, that every deal of sector `number` can still be activated: published
+/// and not yet due to start. A deal whose start epoch has passed was slashed by the cron at its
+/// start (its collateral burnt, the client refunded), so the sector cannot be proven with it —
+/// nor count its verified space.
+pub fn check_activation(
+    s: &State,
+    now: Epoch,
+    number: u64,
+    deals: &[DealId],
+) -> Result<(), ChainError> {
+    for d in deals {
+        let deal = s
+            .deals
+            .get(d)
+            .ok_or_else(|| ChainError::internal(format!("deal {d} of sector {number} is gone")))?;
+        let start = deal.proposal.start_epoch;
+        if start < now || deal.status != DealStatus::Published {
+            return Err(ChainError::too_late(format!(
+                "deal {d} in sector {number} was to start by epoch {start} and is {:?}; the \
+                 sector can no longer be proven with it (prove-commit is at epoch {now})",
+                deal.status
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Activates the sector's deals at prove-commit.
 pub fn activate(s: &mut State, now: Epoch, deals: &[DealId]) {
     for d in deals {

@@ -225,6 +225,7 @@ pub fn prove_commit(
             sector.precommit_epoch + c.max_prove_commit
         )));
     }
+    market::check_activation(s, now, number, &sector.deals)?;
     let pt = proof_type(m);
     let seed = ctx.randomness(RandomnessTag::SealSeed, seed_epoch, id)?;
     let inputs = SealPublicInputs {

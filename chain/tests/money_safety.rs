@@ -9,7 +9,7 @@ use strata_chain::state::State;
 use strata_chain::store::Store;
 use strata_chain::{Chain, HashVerifier};
 use strata_chain_client::types::{DealProposal, EscrowHolder, Method, MinerId};
-use strata_chain_client::views::{Pot, SectorStatus};
+use strata_chain_client::views::{DealStatus, Pot, SectorStatus};
 use strata_chain_client::{ChainApi, ErrorKind, KeyPair, Token};
 use strata_sealer::PieceInfo;
 
@@ -502,4 +502,88 @@ fn precommit_deposit_covers_the_sectors_maximum_qa_power() {
     let expect = economics::precommit_deposit(&c, s1.precommit_epoch, nq, 10 * 2048);
     assert_eq!(s1.precommit_deposit, expect);
     assert_eq!(miner_view(&net, id).balances.precommit_deposits, expect);
+}
+
+// ---- 6. No prove-commit for a deal whose start has passed ----------------------------------
+
+/// Pre-commits sector `n` holding `deals` (whose pieces are `pieces`, in order), expiring at
+/// `expiration`, and applies the epoch.
+fn precommit_deals(
+    net: &Net,
+    owner: &KeyPair,
+    id: MinerId,
+    n: u64,
+    deals: Vec<u64>,
+    pieces: &[PieceInfo],
+    expiration: i64,
+) {
+    let comm_d =
+        strata_sealer::comm_d_from_pieces(strata_primitives::sizes::SectorSize::KIB2, pieces)
+            .unwrap();
+    net.send(
+        owner,
+        Method::PreCommit {
+            miner: id,
+            sector_number: n,
+            comm_r: fake_comm_r(n),
+            comm_d,
+            ticket_epoch: net.head(),
+            expiration,
+            deals,
+        },
+    )
+    .unwrap();
+    net.step(1);
+}
+
+#[test]
+fn prove_commit_refuses_a_sector_whose_deal_start_has_passed() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 0, 1000);
+    let client = market(&net, &owner, id);
+    net.send(
+        &net.faucet,
+        Method::GrantDatacap {
+            to: client.address(),
+            bytes: 1 << 20,
+        },
+    )
+    .unwrap();
+    let h = net.head();
+    let p = piece(3, 1000);
+    // Starts before the seal seed is even drawn (pre-commit + seed delay).
+    let start = h + 2 + net.genesis.constants.seed_delay - 1;
+    let mut deal = proposal(&client, id, &p, start, start + 200);
+    deal.verified = true;
+    net.send(
+        &owner,
+        Method::PublishDeals {
+            miner: id,
+            deals: vec![deal.sign(&client).unwrap()],
+        },
+    )
+    .unwrap();
+    net.step(1);
+    precommit_deals(&net, &owner, id, 1, vec![0], &[p], net.head() + 500);
+    let seed = sector_view(&net, id, 1).seed_epoch;
+    net.step_to(seed);
+    assert!(net.head() > start);
+    assert_eq!(
+        block_on(net.chain.deal(0)).unwrap().status,
+        DealStatus::Slashed,
+        "the market cron slashed the deal at its start"
+    );
+    let err = net
+        .send(
+            &owner,
+            Method::ProveCommit {
+                miner: id,
+                sector_number: 1,
+                proofs: vec![net.hash_seal_proof(id, 1)],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLate, "{err}");
+    assert!(err.message.contains("deal 0"), "{err}");
+    assert_eq!(miner_view(&net, id).qa_power, 0);
 }
