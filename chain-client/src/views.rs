@@ -64,6 +64,10 @@ pub struct Constants {
     pub reward_half_life: i64,
     /// Deal payments are settled every this many epochs (and at the deal's end).
     pub deal_settle_interval: i64,
+    /// Shortest deal a provider may publish, end − start (Filecoin: 180 days).
+    pub min_deal_duration: i64,
+    /// Longest deal a provider may publish, end − start (Filecoin: 1278 days).
+    pub max_deal_duration: i64,
 }
 
 /// The chain head.

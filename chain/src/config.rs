@@ -136,6 +136,9 @@ fn scaled(
         initial_epoch_reward: Token(36_266_000_000_000_000_000),
         reward_half_life: 6 * 365 * day,
         deal_settle_interval: (day / 12).max(1),
+        // Filecoin's market actor: deals last 180 to 1278 days.
+        min_deal_duration: 180 * day,
+        max_deal_duration: 1278 * day,
     }
 }
 
@@ -214,6 +217,9 @@ impl Genesis {
         if c.min_sector_lifetime > c.max_sector_lifetime || c.winning_post_window < 1 {
             return bad("min_sector_lifetime ≤ max_sector_lifetime and winning_post_window ≥ 1");
         }
+        if c.min_deal_duration < 1 || c.min_deal_duration > c.max_deal_duration {
+            return bad("need 1 ≤ min_deal_duration ≤ max_deal_duration");
+        }
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
             if !seen.insert(a.address) {
@@ -251,6 +257,10 @@ mod tests {
         assert_eq!((c.seed_delay, c.fault_max_age_periods), (150, 42));
         assert_eq!(c.fault_fee_projection, 10_108); // 3.51 days
         assert_eq!(c.max_ticket_age, 2880 + 900);
+        assert_eq!(
+            (c.min_deal_duration, c.max_deal_duration),
+            (180 * 2880, 1278 * 2880)
+        );
         let d = Genesis::preset("devnet").unwrap();
         d.validate().unwrap();
         assert_eq!(

@@ -159,7 +159,7 @@ fn dispatch(
             nothing
         }
         Method::PublishDeals { miner: id, deals } => {
-            let ids = market::publish(s, now, from, id, deals)?;
+            let ids = market::publish(s, ctx, now, from, id, deals)?;
             Ok(json!({ "deals": ids }))
         }
     }

@@ -46,6 +46,13 @@
 //!   pre-commit. Locked pledge is never drawn while its sector lives, so every live sector stays
 //!   fully pledged: a sector that ends (terminated or expired) first releases its whole pledge to
 //!   the available balance, and a termination fee is then taken like any other penalty.
+//! - **Deals** are validated at publication as Filecoin's market actor does: duration between
+//!   `min_deal_duration` and `max_deal_duration` (180 and 1278 days), a label of at most 256
+//!   bytes, and provider collateral at least 1% of the circulating supply × the deal's QA power
+//!   / max(baseline, network raw power) ([`economics::min_provider_collateral`]). A signed
+//!   proposal is published once: its hash is remembered until the deal's end epoch. A sector
+//!   can only be prove-committed while none of its deals' start epochs has passed (the cron
+//!   slashes a deal not activated by its start).
 //! - **Elections**: one winner per epoch, drawn in proportion to quality-adjusted power (Filecoin
 //!   elects ~5 per epoch by a Poisson sortition; one keeps the devnet simple and the reward share
 //!   still tracks power). The winner's WinningPoSt must land within `winning_post_window` epochs

@@ -3,7 +3,8 @@
 //! every `deal_settle_interval` epochs and at the end, and slashing — provider collateral burnt,
 //! the client's unspent money returned — when activation is missed or the sector terminates.
 
-use crate::rules::{check_operator, check_owner, check_unique, miner, sector_size, Ctx};
+use crate::economics;
+use crate::rules::{check_operator, check_owner, check_unique, miner, qa_power, sector_size, Ctx};
 use crate::state::{Deal, State};
 use strata_chain_client::types::{
     DealId, DealProposal, Epoch, EscrowHolder, MinerId, SignedProposal,
@@ -73,6 +74,9 @@ pub fn grant_datacap(
     Ok(())
 }
 
+/// The longest label a deal may carry, in bytes (Filecoin's market actor: 256).
+pub const MAX_DEAL_LABEL_BYTES: usize = 256;
+
 /// The identity of a signed proposal: BLAKE3 of its signing bytes (the signature itself is left
 /// out, so re-signing the same proposal does not make it a new one).
 pub fn proposal_hash(p: &DealProposal) -> Node {
@@ -84,11 +88,16 @@ pub fn proposal_hash(p: &DealProposal) -> Node {
 /// deal ids.
 pub fn publish(
     s: &mut State,
+    ctx: &Ctx,
     now: Epoch,
     from: Address,
     id: MinerId,
     deals: Vec<SignedProposal>,
 ) -> Result<Vec<DealId>, ChainError> {
+    let c = ctx.constants;
+    // Locking escrow moves no token out of circulation: one figure serves the whole message.
+    let circulating = s.circulating();
+    let network_raw = s.network_power().0;
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
     let max_piece = sector_size(m.proof_type);
@@ -140,6 +149,37 @@ pub fn publish(
         }
         if p.end_epoch <= p.start_epoch {
             return Err(bad("end epoch is not after the start".into()));
+        }
+        let duration = p.end_epoch - p.start_epoch;
+        if duration < c.min_deal_duration || duration > c.max_deal_duration {
+            return Err(bad(format!(
+                "duration {duration} epochs (epochs {}..{}) is outside the allowed {}..={} \
+                 ({} to {} days)",
+                p.start_epoch,
+                p.end_epoch,
+                c.min_deal_duration,
+                c.max_deal_duration,
+                c.min_deal_duration / c.epochs_per_day.max(1),
+                c.max_deal_duration / c.epochs_per_day.max(1),
+            )));
+        }
+        if p.label.len() > MAX_DEAL_LABEL_BYTES {
+            return Err(bad(format!(
+                "label is {} bytes, more than {MAX_DEAL_LABEL_BYTES}",
+                p.label.len()
+            )));
+        }
+        let qa = qa_power(p.piece_size, if p.verified { p.piece_size } else { 0 });
+        let min = economics::min_provider_collateral(c, circulating, network_raw, qa);
+        if p.provider_collateral < min {
+            return Err(bad(format!(
+                "provider collateral {} is below the minimum {min} for {} bytes of {}QA power \
+                 (1% of the circulating supply {circulating} × the deal's QA power / \
+                 max(baseline, network raw power))",
+                p.provider_collateral,
+                qa,
+                if p.verified { "verified (10×) " } else { "" }
+            )));
         }
         let total = p
             .total_price()
@@ -453,16 +493,16 @@ mod tests {
         }
         .sign(&a)
         .unwrap();
-        publish(&mut s, 1, a.address(), 1000, vec![signed.clone()]).unwrap();
-        let key = hex::encode(proposal_hash(&signed.proposal));
-        assert_eq!(s.published_proposals[&key].deal, 0);
-        let err = publish(&mut s, 2, a.address(), 1000, vec![signed.clone()]).unwrap_err();
-        assert_eq!(err.kind, strata_chain_client::ErrorKind::Duplicate, "{err}");
         let ctx = Ctx {
             constants: &g.constants,
             verifier: &HashVerifier,
             beacons: &[],
         };
+        publish(&mut s, &ctx, 1, a.address(), 1000, vec![signed.clone()]).unwrap();
+        let key = hex::encode(proposal_hash(&signed.proposal));
+        assert_eq!(s.published_proposals[&key].deal, 0);
+        let err = publish(&mut s, &ctx, 2, a.address(), 1000, vec![signed.clone()]).unwrap_err();
+        assert_eq!(err.kind, strata_chain_client::ErrorKind::Duplicate, "{err}");
         // Slashed at its start (never activated), still remembered until its end.
         cron(&mut s, &ctx, start).unwrap();
         assert_eq!(s.deals[&0].status, DealStatus::Slashed);

@@ -242,8 +242,7 @@ pub fn prove_commit(
         .verify(&pt, PublicData::Porep { inputs }, proofs)
         .map_err(|e| ChainError::bad_proof(format!("seal proof of sector {number}: {e}")))?;
     let qa = qa_power(pt.sector_size.bytes(), sector.verified_space);
-    let circulating = Token(s.supply.total().0 - s.locked_total().0);
-    let pledge = economics::initial_pledge(c, now, s.network_power().1, circulating, qa);
+    let pledge = economics::initial_pledge(c, now, s.network_power().1, s.circulating(), qa);
     s.transfer(
         Pot::MinerPrecommit(id),
         Pot::MinerAvailable(id),

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use strata_chain_client::types::{DealId, Epoch, MinerId, RandomnessTag};
 use strata_chain_client::views::*;
-use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage, Token};
+use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage};
 use strata_primitives::node::Node;
 
 struct Inner {
@@ -279,7 +279,7 @@ impl ChainApi for Chain {
             raw_power: raw,
             qa_power: qa,
             epoch_reward: crate::economics::epoch_reward(&self.genesis.constants, s.epoch + 1),
-            circulating: Token(s.supply.total().0 - s.locked_total().0),
+            circulating: s.circulating(),
             supply: s.supply,
         })
     }

@@ -243,6 +243,12 @@ impl State {
             .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
     }
 
+    /// The circulating supply: total supply less what is locked in pledges, deposits and
+    /// vesting (the figure the pledge and collateral formulas scale with).
+    pub fn circulating(&self) -> Token {
+        Token(self.supply.total().0.saturating_sub(self.locked_total().0))
+    }
+
     /// Tokens locked in pledges, deposits and vesting.
     pub fn locked_total(&self) -> Token {
         self.miners

@@ -587,3 +587,121 @@ fn prove_commit_refuses_a_sector_whose_deal_start_has_passed() {
     assert!(err.message.contains("deal 0"), "{err}");
     assert_eq!(miner_view(&net, id).qa_power, 0);
 }
+
+// ---- 8. Deal publication validated like the market actor -----------------------------------
+
+/// The devnet preset's deal rules (Filecoin's, with a 60-epoch day) and `test_genesis`'s short
+/// sector rules.
+fn devnet_deal_rules() -> strata_chain::Genesis {
+    let mut g = strata_chain::Genesis::preset("devnet").unwrap();
+    g.constants.min_sector_lifetime = 120;
+    g.constants.fault_max_age_periods = 3;
+    g.constants.max_prove_commit = 30;
+    g.constants.deal_settle_interval = 5;
+    g
+}
+
+/// A miner and a client on [`devnet_deal_rules`]; deals start 50 epochs from the head.
+fn deal_net() -> (Net, KeyPair, MinerId, KeyPair) {
+    let net = Net::new(devnet_deal_rules(), Box::new(HashVerifier));
+    let (owner, id) = miner_with_sectors(&net, 1, 0, 1000);
+    let client = market(&net, &owner, id);
+    (net, owner, id, client)
+}
+
+#[test]
+fn deal_duration_must_be_between_180_and_1278_days() {
+    let (net, owner, id, client) = deal_net();
+    let day = net.genesis.constants.epochs_per_day;
+    let start = net.head() + 50;
+    let publish = |duration: i64| {
+        let mut p = proposal(&client, id, &piece(3, 1000), start, start + duration);
+        p.price_per_epoch = Token(1);
+        net.send(
+            &owner,
+            Method::PublishDeals {
+                miner: id,
+                deals: vec![p.sign(&client).unwrap()],
+            },
+        )
+    };
+    for bad in [180 * day - 1, 1278 * day + 1] {
+        let err = publish(bad).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadDeal, "{bad}: {err}");
+        assert!(err.message.contains("duration"), "{err}");
+    }
+    publish(180 * day).unwrap();
+    publish(1278 * day).unwrap();
+}
+
+#[test]
+fn deal_label_is_at_most_256_bytes() {
+    let (net, owner, id, client) = deal_net();
+    let day = net.genesis.constants.epochs_per_day;
+    let start = net.head() + 50;
+    let publish = |seed: u8, label: String| {
+        let mut p = proposal(&client, id, &piece(seed, 1000), start, start + 180 * day);
+        p.price_per_epoch = Token(1);
+        p.label = label;
+        net.send(
+            &owner,
+            Method::PublishDeals {
+                miner: id,
+                deals: vec![p.sign(&client).unwrap()],
+            },
+        )
+    };
+    let err = publish(3, "é".repeat(128) + "x").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadDeal, "{err}");
+    assert!(err.message.contains("label"), "{err}");
+    publish(5, "é".repeat(128)).unwrap();
+}
+
+#[test]
+fn provider_collateral_below_the_minimum_is_refused_naming_the_minimum() {
+    let (net, owner, id, client) = deal_net();
+    net.send(
+        &net.faucet,
+        Method::GrantDatacap {
+            to: client.address(),
+            bytes: 1 << 20,
+        },
+    )
+    .unwrap();
+    net.step(1);
+    let c = net.genesis.constants.clone();
+    let n = block_on(net.chain.network()).unwrap();
+    // Filecoin: 1% of the circulating supply × the deal's QA power / max(baseline, network raw).
+    let minimum = |qa: u128| {
+        Token(n.circulating.0 * qa / (100 * (c.baseline_power as u128).max(n.raw_power)))
+    };
+    let start = net.head() + 50;
+    let publish = |seed: u8, verified: bool, collateral: Token| {
+        let mut p = proposal(
+            &client,
+            id,
+            &piece(seed, 1000),
+            start,
+            start + 180 * c.epochs_per_day,
+        );
+        p.price_per_epoch = Token(1);
+        p.verified = verified;
+        p.provider_collateral = collateral;
+        net.send(
+            &owner,
+            Method::PublishDeals {
+                miner: id,
+                deals: vec![p.sign(&client).unwrap()],
+            },
+        )
+    };
+    let (raw_min, verified_min) = (minimum(1024), minimum(10 * 1024));
+    assert!(!raw_min.is_zero());
+    for (verified, min) in [(false, raw_min), (true, verified_min)] {
+        let err = publish(3, verified, Token(min.0 - 1)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadDeal, "{err}");
+        assert!(err.message.contains(&min.to_string()), "{min}: {err}");
+    }
+    publish(3, false, raw_min).unwrap();
+    publish(5, true, verified_min).unwrap();
+}

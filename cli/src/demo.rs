@@ -265,9 +265,9 @@ async fn demo(args: DemoArgs) -> Result<()> {
             file: &sample,
             miner,
             price_per_epoch: Token(Token::whole(1).0 / 1000),
-            duration: 600,
+            duration: None,
             start_in: 100,
-            provider_collateral: Token::whole(1),
+            provider_collateral: Some(Token::whole(1)),
             verified: false,
         },
     )

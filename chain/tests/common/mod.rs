@@ -17,13 +17,15 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-/// Devnet rules with short lifetimes so expiry and fault ageing happen within a test.
+/// Devnet rules with short lifetimes (sectors, deals) so expiry and fault ageing happen within a
+/// test.
 pub fn test_genesis() -> Genesis {
     let mut g = Genesis::preset("devnet").unwrap();
     g.constants.min_sector_lifetime = 120;
     g.constants.fault_max_age_periods = 3;
     g.constants.max_prove_commit = 30;
     g.constants.deal_settle_interval = 5;
+    g.constants.min_deal_duration = 100;
     g
 }
 
