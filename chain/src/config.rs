@@ -139,6 +139,11 @@ fn scaled(
         // Filecoin's market actor: deals last 180 to 1278 days.
         min_deal_duration: 180 * day,
         max_deal_duration: 1278 * day,
+        // Filecoin's verified allocations: terms of 180 days to 5 years; the market gives a
+        // verified deal term_max = its duration + 90 days.
+        min_verified_deal_term: 180 * day,
+        max_verified_deal_term: 5 * 365 * day,
+        verified_deal_term_buffer: 90 * day,
     }
 }
 
@@ -220,6 +225,15 @@ impl Genesis {
         if c.min_deal_duration < 1 || c.min_deal_duration > c.max_deal_duration {
             return bad("need 1 ≤ min_deal_duration ≤ max_deal_duration");
         }
+        if c.min_verified_deal_term < 1
+            || c.min_verified_deal_term > c.max_verified_deal_term
+            || c.verified_deal_term_buffer < 0
+        {
+            return bad(
+                "need 1 ≤ min_verified_deal_term ≤ max_verified_deal_term and \
+                 verified_deal_term_buffer ≥ 0",
+            );
+        }
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
             if !seen.insert(a.address) {
@@ -261,6 +275,14 @@ mod tests {
             (c.min_deal_duration, c.max_deal_duration),
             (180 * 2880, 1278 * 2880)
         );
+        assert_eq!(
+            (
+                c.min_verified_deal_term,
+                c.max_verified_deal_term,
+                c.verified_deal_term_buffer
+            ),
+            (180 * 2880, 1825 * 2880, 90 * 2880)
+        );
         let d = Genesis::preset("devnet").unwrap();
         d.validate().unwrap();
         assert_eq!(
@@ -268,6 +290,17 @@ mod tests {
             60_000
         );
         assert!(Genesis::preset("testnet").is_err());
+        // Deal and verified-term bounds must be ordered.
+        for bad in [
+            |c: &mut Constants| c.min_deal_duration = c.max_deal_duration + 1,
+            |c: &mut Constants| c.min_deal_duration = 0,
+            |c: &mut Constants| c.min_verified_deal_term = c.max_verified_deal_term + 1,
+            |c: &mut Constants| c.verified_deal_term_buffer = -1,
+        ] {
+            let mut g = Genesis::preset("devnet").unwrap();
+            bad(&mut g.constants);
+            assert!(matches!(g.validate(), Err(GenesisError::Invalid(_))));
+        }
     }
 
     #[test]

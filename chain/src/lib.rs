@@ -50,7 +50,11 @@
 //!   `min_deal_duration` and `max_deal_duration` (180 and 1278 days), a label of at most 256
 //!   bytes, and provider collateral at least 1% of the circulating supply × the deal's QA power
 //!   / max(baseline, network raw power) ([`economics::min_provider_collateral`]). A signed
-//!   proposal is published once: its hash is remembered until the deal's end epoch. A sector
+//!   proposal is published once: its hash is remembered until the deal's end epoch. A verified
+//!   deal gets Filecoin's allocation terms — term_min = its duration ≥ 180 days, term_max =
+//!   term_min + 90 days ≤ 5 years — and its piece counts 10× only in a sector whose life from
+//!   activation to expiration lies within them (decided at prove-commit; otherwise the piece
+//!   counts as raw space, and the DataCap spent on it is not returned). A sector
 //!   can only be prove-committed while none of its deals' start epochs has passed (the cron
 //!   slashes a deal not activated by its start).
 //! - **Elections**: one winner per epoch, drawn in proportion to quality-adjusted power (Filecoin

@@ -9,7 +9,7 @@ use crate::state::{Deal, State};
 use strata_chain_client::types::{
     DealId, DealProposal, Epoch, EscrowHolder, MinerId, SignedProposal,
 };
-use strata_chain_client::views::{DealStatus, Pot};
+use strata_chain_client::views::{DealStatus, Pot, VerifiedTerm};
 use strata_chain_client::{Address, ChainError, Token};
 use strata_primitives::node::Node;
 use strata_sealer::PieceInfo;
@@ -169,6 +169,26 @@ pub fn publish(
                 p.label.len()
             )));
         }
+        let verified_term = if p.verified {
+            let term = VerifiedTerm {
+                min: duration,
+                max: duration.saturating_add(c.verified_deal_term_buffer),
+            };
+            if term.min < c.min_verified_deal_term || term.max > c.max_verified_deal_term {
+                return Err(bad(format!(
+                    "verified deal's term {}..={} epochs (term_min = its duration, term_max = \
+                     term_min + {}) is outside the allowed {}..={}",
+                    term.min,
+                    term.max,
+                    c.verified_deal_term_buffer,
+                    c.min_verified_deal_term,
+                    c.max_verified_deal_term
+                )));
+            }
+            Some(term)
+        } else {
+            None
+        };
         let qa = qa_power(p.piece_size, if p.verified { p.piece_size } else { 0 });
         let min = economics::min_provider_collateral(c, circulating, network_raw, qa);
         if p.provider_collateral < min {
@@ -228,6 +248,7 @@ pub fn publish(
                 activation: None,
                 paid: Token::ZERO,
                 slashed_at: None,
+                verified_term,
             },
         );
         ids.push(deal_id);
@@ -245,8 +266,9 @@ impl WithKind for ChainError {
     }
 }
 
-/// Checks the deals named by a pre-commit and returns their verified space. The sector's CommD
-/// must be the CommD of the deals' pieces laid out in order (zeros elsewhere).
+/// Checks the deals named by a pre-commit. The sector's CommD must be the CommD of the deals'
+/// pieces laid out in order (zeros elsewhere). What counts as verified is decided at
+/// prove-commit ([`verified_space`]).
 pub fn check_precommit_deals(
     s: &State,
     now: Epoch,
@@ -255,9 +277,8 @@ pub fn check_precommit_deals(
     deals: &[DealId],
     comm_d: &Node,
     expiration: Epoch,
-) -> Result<u64, ChainError> {
+) -> Result<(), ChainError> {
     let mut pieces = Vec::new();
-    let mut verified = 0;
     check_unique(deals, "deal", "the PreCommit")?;
     for d in deals {
         let deal = s
@@ -292,9 +313,6 @@ pub fn check_precommit_deals(
                 p.end_epoch
             )));
         }
-        if p.verified {
-            verified += p.piece_size;
-        }
         pieces.push(PieceInfo {
             comm_p: p.piece_cid,
             padded_size: p.piece_size,
@@ -319,7 +337,20 @@ pub fn check_precommit_deals(
             hex::encode(expected)
         )));
     }
-    Ok(verified)
+    Ok(())
+}
+
+/// The verified space of a sector activated at `activation` and expiring at `expiration`: the
+/// pieces of its verified deals whose term fits the sector's remaining life (term_min ≤
+/// expiration − activation ≤ term_max); any other piece counts as raw space.
+pub fn verified_space(s: &State, deals: &[DealId], activation: Epoch, expiration: Epoch) -> u64 {
+    let life = expiration - activation;
+    deals
+        .iter()
+        .filter_map(|d| s.deals.get(d))
+        .filter(|d| d.proposal.verified && d.verified_term.is_some_and(|t| t.fits(life)))
+        .map(|d| d.proposal.piece_size)
+        .sum()
 }
 
 /// Pays a deal up to `until` (capped at its end).

@@ -261,6 +261,7 @@ fn deal_info(id: DealId, d: &crate::state::Deal) -> DealInfo {
         settled_until: d.settled_until,
         paid: d.paid,
         slashed_at: d.slashed_at,
+        verified_term: d.verified_term,
     }
 }
 

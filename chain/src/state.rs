@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use strata_chain_client::types::{DealId, DealProposal, Epoch, MinerId};
 use strata_chain_client::views::{
-    DealStatus, Event, ProofRecord, SectorStatus, Supply, WinningTicket,
+    DealStatus, Event, ProofRecord, SectorStatus, Supply, VerifiedTerm, WinningTicket,
 };
 use strata_chain_client::{Address, Token};
 use strata_primitives::node::Node;
@@ -58,7 +58,8 @@ pub struct Sector {
     pub precommit_deposit: Token,
     /// Pledge locked while active.
     pub initial_pledge: Token,
-    /// Verified deal space, bytes.
+    /// Verified deal space, bytes: set at prove-commit, counting each verified deal whose term
+    /// fits the sector's life from activation to expiration.
     pub verified_space: u64,
     /// Deadline and partition once active.
     pub location: Option<(u64, u64)>,
@@ -169,6 +170,9 @@ pub struct Deal {
     pub paid: Token,
     /// Slashed at.
     pub slashed_at: Option<Epoch>,
+    /// A verified deal's term limits, set at publication.
+    #[serde(default)]
+    pub verified_term: Option<VerifiedTerm>,
 }
 
 /// A published proposal, remembered while it could otherwise be published again.
@@ -525,6 +529,7 @@ pub(crate) mod tests {
                 settled_until: 10,
                 paid: Token::ZERO,
                 slashed_at: None,
+                verified_term: None,
             },
         );
         s

@@ -705,3 +705,99 @@ fn provider_collateral_below_the_minimum_is_refused_naming_the_minimum() {
     publish(3, false, raw_min).unwrap();
     publish(5, true, verified_min).unwrap();
 }
+
+// ---- 7. Verified deals' term limits --------------------------------------------------------
+
+/// [`deal_net`] with deals of any length from one day to six years, so only the verified term
+/// limits (Filecoin's verified allocations: 180 days to 5 years, with a 90-day buffer) bind.
+fn verified_net() -> (Net, KeyPair, MinerId, KeyPair) {
+    let mut g = devnet_deal_rules();
+    g.constants.min_deal_duration = g.constants.epochs_per_day;
+    g.constants.max_deal_duration = 6 * 365 * g.constants.epochs_per_day;
+    let net = Net::new(g, Box::new(HashVerifier));
+    let (owner, id) = miner_with_sectors(&net, 1, 0, 1000);
+    let client = market(&net, &owner, id);
+    net.send(
+        &net.faucet,
+        Method::GrantDatacap {
+            to: client.address(),
+            bytes: 1 << 20,
+        },
+    )
+    .unwrap();
+    net.step(1);
+    (net, owner, id, client)
+}
+
+#[test]
+fn verified_deal_terms_must_lie_between_180_days_and_5_years() {
+    let (net, owner, id, client) = verified_net();
+    let day = net.genesis.constants.epochs_per_day;
+    let start = net.head() + 50;
+    let publish = |seed: u8, verified: bool, duration: i64| {
+        let mut p = proposal(&client, id, &piece(seed, 1000), start, start + duration);
+        p.price_per_epoch = Token(1);
+        p.verified = verified;
+        net.send(
+            &owner,
+            Method::PublishDeals {
+                miner: id,
+                deals: vec![p.sign(&client).unwrap()],
+            },
+        )
+    };
+    // term_min = the duration: below 180 days is refused for a verified deal only.
+    let err = publish(3, true, 180 * day - 1).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadDeal, "{err}");
+    assert!(err.message.contains("term"), "{err}");
+    publish(3, false, 180 * day - 1).unwrap();
+    publish(5, true, 180 * day).unwrap();
+    // term_max = term_min + 90 days: beyond 5 years is refused.
+    let err = publish(7, true, 5 * 365 * day - 90 * day + 1).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::BadDeal, "{err}");
+    assert!(err.message.contains("term"), "{err}");
+    publish(7, true, 5 * 365 * day - 90 * day).unwrap();
+}
+
+#[test]
+fn verified_space_counts_only_in_a_sector_whose_life_fits_the_deal_term() {
+    let (net, owner, id, client) = verified_net();
+    let day = net.genesis.constants.epochs_per_day;
+    let (p1, p2) = (piece(3, 1000), piece(5, 1000));
+    let start = net.head() + 40;
+    let duration = 180 * day;
+    let deals = [&p1, &p2]
+        .iter()
+        .map(|p| {
+            let mut d = proposal(&client, id, p, start, start + duration);
+            d.price_per_epoch = Token(1);
+            d.verified = true;
+            d.sign(&client).unwrap()
+        })
+        .collect();
+    net.send(&owner, Method::PublishDeals { miner: id, deals })
+        .unwrap();
+    net.step(1);
+    // Sector 1 outlives the deal's term_max (its duration + 90 days) after activation; sector 2
+    // ends within [term_min, term_max] of its activation.
+    let long = start + duration + 90 * day + 100;
+    let fits = start + duration + 10;
+    precommit_deals(&net, &owner, id, 1, vec![0], &[p1], long);
+    precommit_deals(&net, &owner, id, 2, vec![1], &[p2], fits);
+    net.prove_commit_hashed(&owner, id, 1);
+    net.prove_commit_hashed(&owner, id, 2);
+    assert!(net.head() < start);
+    assert_eq!(
+        sector_view(&net, id, 1).qa_power,
+        2048,
+        "the deal counts as raw space"
+    );
+    assert_eq!(sector_view(&net, id, 2).qa_power, 2048 + 9 * 1024);
+    assert_eq!(miner_view(&net, id).qa_power, 2 * 2048 + 9 * 1024);
+    for d in [0, 1] {
+        assert_eq!(
+            block_on(net.chain.deal(d)).unwrap().status,
+            DealStatus::Active
+        );
+    }
+}

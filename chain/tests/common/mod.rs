@@ -26,6 +26,7 @@ pub fn test_genesis() -> Genesis {
     g.constants.max_prove_commit = 30;
     g.constants.deal_settle_interval = 5;
     g.constants.min_deal_duration = 100;
+    g.constants.min_verified_deal_term = 100;
     g
 }
 
