@@ -31,7 +31,9 @@ fn set_status(
     sec.faulty_since = faulty_since;
 }
 
-/// `SubmitWindowPost` for one partition of the open deadline.
+/// `SubmitWindowPost` for one partition of the open deadline. It must prove at least one sector
+/// (a post that skips them all is refused: declare faults instead); the skipped sectors become
+/// faulty at once and pay the fault fee at this deadline's end.
 #[allow(clippy::too_many_arguments)]
 pub fn window_post(
     s: &mut State,
@@ -91,34 +93,37 @@ pub fn window_post(
             comm_r: sec.comm_r,
         })
         .collect();
-    if !proving.is_empty() {
-        let proof =
-            proof.ok_or_else(|| ChainError::invalid("no proof for the sectors not skipped"))?;
-        let randomness = ctx.randomness(RandomnessTag::WindowPost, t.challenge, id)?;
-        let mut padded = proving.clone();
-        while padded.len() < pt.window_post_sectors_per_partition {
-            padded.push(*proving.last().expect("non-empty"));
-        }
-        let public = PublicData::Window {
-            randomness,
-            partitions: vec![padded],
-            faulty: vec![],
-        };
-        let file = ctx
-            .verifier
-            .verify(&pt, public, std::slice::from_ref(proof))
-            .map_err(|e| {
-                ChainError::bad_proof(format!(
-                    "WindowPoSt deadline {deadline} partition {partition}: {e}"
-                ))
-            })?;
-        s.proofs.push(ProofRecord {
-            epoch: now,
-            miner: id,
-            what: format!("window deadline {deadline} partition {partition}"),
-            file,
-        });
+    if proving.is_empty() {
+        return Err(ChainError::invalid(format!(
+            "the WindowPoSt for deadline {deadline} partition {partition} proves no sector \
+             (every one is skipped or faulty); declare faults instead"
+        )));
     }
+    let proof = proof.ok_or_else(|| ChainError::invalid("no proof for the sectors not skipped"))?;
+    let randomness = ctx.randomness(RandomnessTag::WindowPost, t.challenge, id)?;
+    let mut padded = proving.clone();
+    while padded.len() < pt.window_post_sectors_per_partition {
+        padded.push(*proving.last().expect("non-empty"));
+    }
+    let public = PublicData::Window {
+        randomness,
+        partitions: vec![padded],
+        faulty: vec![],
+    };
+    let file = ctx
+        .verifier
+        .verify(&pt, public, std::slice::from_ref(proof))
+        .map_err(|e| {
+            ChainError::bad_proof(format!(
+                "WindowPoSt deadline {deadline} partition {partition}: {e}"
+            ))
+        })?;
+    s.proofs.push(ProofRecord {
+        epoch: now,
+        miner: id,
+        what: format!("window deadline {deadline} partition {partition}"),
+        file,
+    });
     for n in skipped {
         let sec = &s.miners[&id].sectors[n];
         match sec.status {
@@ -132,7 +137,9 @@ pub fn window_post(
     for p in &proving {
         set_status(s, id, p.sector_number, SectorStatus::Active, None);
     }
-    s.miner_mut(id)?.deadlines[deadline as usize].partitions[partition as usize].proven = true;
+    let part = &mut s.miner_mut(id)?.deadlines[deadline as usize].partitions[partition as usize];
+    part.proven = true;
+    part.skipped = skipped.to_vec();
     Ok(())
 }
 
@@ -187,7 +194,8 @@ pub fn declare_faults(
     Ok(())
 }
 
-/// `DeclareRecoveries`: faulty sectors the next WindowPoSt will prove.
+/// `DeclareRecoveries`: faulty sectors the next WindowPoSt will prove. Refused while the miner
+/// has fee debt (Filecoin's miner actor: debt first).
 pub fn declare_recoveries(
     s: &mut State,
     ctx: &Ctx,
@@ -199,6 +207,12 @@ pub fn declare_recoveries(
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
     check_unique(sectors, "sector", "DeclareRecoveries")?;
+    if !m.fee_debt.is_zero() {
+        return Err(ChainError::insufficient(format!(
+            "m{id} owes {} of fee debt; add balance to repay it before declaring recoveries",
+            m.fee_debt
+        )));
+    }
     for n in sectors {
         check_declarable(ctx.constants, m, *n, now)?;
         if m.sectors[n].status != SectorStatus::Faulty {
@@ -385,12 +399,15 @@ fn process_deadline(
                         SectorStatus::Terminated,
                         "faulty too long",
                     )?;
-                } else if since < open {
+                } else if since < open || part.skipped.contains(n) {
+                    // Faulty since before the window opened, or skipped by this window's post.
                     fee_power += qa_power(size, sec.verified_space);
                 }
             }
         }
-        s.miner_mut(id)?.deadlines[dl as usize].partitions[pi].proven = false;
+        let p = &mut s.miner_mut(id)?.deadlines[dl as usize].partitions[pi];
+        p.proven = false;
+        p.skipped.clear();
     }
     if fee_power > 0 {
         let fee = economics::fault_fee(c, now, s.network_power().1, fee_power);

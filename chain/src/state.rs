@@ -67,13 +67,17 @@ pub struct Sector {
     pub faulty_since: Option<Epoch>,
 }
 
-/// A partition: sector numbers and whether the current window's post landed.
+/// A partition: sector numbers, whether the current window's post landed, and the sectors that
+/// post skipped.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Partition {
     /// Live sectors (active, faulty or recovering).
     pub sectors: Vec<u64>,
     /// Proven in the current window.
     pub proven: bool,
+    /// Sectors the current window's post skipped: they pay the fault fee at the deadline's end.
+    #[serde(default)]
+    pub skipped: Vec<u64>,
 }
 
 /// A deadline: its partitions.

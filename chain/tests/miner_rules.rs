@@ -248,8 +248,23 @@ fn skipped_sectors_become_faulty_and_wrong_window_is_refused() {
         matches!(err.kind, ErrorKind::TooLate | ErrorKind::TooEarly),
         "{err}"
     );
-    // In the window, with the only sector skipped: no proof needed, the sector is faulty now.
-    net.post_deadline(&owner, id, dl, &[1]);
+    // In the window, a post skipping the only sector proves nothing and is refused (declare
+    // faults instead); the window closes unproven and the sector is faulty.
+    let t = net.step_into_deadline(id, dl);
+    let err = net
+        .send(
+            &owner,
+            Method::SubmitWindowPost {
+                miner: id,
+                deadline: dl,
+                partition: 0,
+                skipped: vec![1],
+                proof: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidParams, "{err}");
+    net.step_to(t.close);
     assert_eq!(
         block_on(net.chain.sector(id, 1)).unwrap().status,
         SectorStatus::Faulty

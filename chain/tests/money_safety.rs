@@ -801,3 +801,175 @@ fn verified_space_counts_only_in_a_sector_whose_life_fits_the_deal_term() {
         );
     }
 }
+
+// ---- 9. WindowPoSt and faults --------------------------------------------------------------
+
+#[test]
+fn a_window_post_that_proves_no_sector_is_refused() {
+    let net = Net::hashed();
+    let (owner, id) = miner_with_sectors(&net, 1, 1, 1000);
+    let dl = net.deadline_of(id, 1);
+    net.step_into_deadline(id, dl);
+    let err = net
+        .send(
+            &owner,
+            Method::SubmitWindowPost {
+                miner: id,
+                deadline: dl,
+                partition: 0,
+                skipped: vec![1],
+                proof: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidParams, "{err}");
+    assert!(err.message.contains("declare faults instead"), "{err}");
+}
+
+#[test]
+fn sectors_skipped_in_a_window_post_pay_the_fault_fee_at_that_deadline_end() {
+    let net = Net::hashed();
+    let c = net.genesis.constants.clone();
+    let owner = net.funded(1, 10_000);
+    let id = net.miner(&owner, 1000);
+    net.step(1);
+    // 13 sectors proven in one epoch over 12 deadlines: one deadline gets two (one partition).
+    for n in 1..=13 {
+        net.send(
+            &owner,
+            Method::PreCommit {
+                miner: id,
+                sector_number: n,
+                comm_r: fake_comm_r(n),
+                comm_d: zero_comm_d(),
+                ticket_epoch: net.head(),
+                expiration: net.head() + 1000,
+                deals: vec![],
+            },
+        )
+        .unwrap();
+    }
+    net.step(1);
+    net.step_to(sector_view(&net, id, 1).seed_epoch);
+    for n in 1..=13 {
+        let proof = net.hash_seal_proof(id, n);
+        net.send(
+            &owner,
+            Method::ProveCommit {
+                miner: id,
+                sector_number: n,
+                proofs: vec![proof],
+            },
+        )
+        .unwrap();
+    }
+    net.step(1);
+    let (dl, pair) = block_on(net.chain.deadlines(id))
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .find_map(|(i, d)| {
+            let p = d.partitions.first()?;
+            (p.sectors.len() == 2).then(|| (i as u64, p.sectors.clone()))
+        })
+        .unwrap();
+    let (proven, skipped) = (pair[0], pair[1]);
+    let t = net.post_in_window(&owner, id, dl, &[skipped]);
+    assert_eq!(sector_view(&net, id, skipped).status, SectorStatus::Faulty);
+    assert_eq!(sector_view(&net, id, proven).status, SectorStatus::Active);
+    net.step_to(t.close - 2);
+    let nq = block_on(net.chain.network()).unwrap().qa_power;
+    net.step(1);
+    let fees = net.events(&format!("m{id}"), &format!("fault_fee deadline {dl}"));
+    let paid: Token = fees
+        .iter()
+        .filter(|e| e.epoch == t.close - 1)
+        .map(|e| e.amount)
+        .sum();
+    assert_eq!(
+        paid,
+        economics::fault_fee(&c, t.close - 1, nq, 2048),
+        "the skipped sector pays at the end of the deadline it was skipped in: {fees:?}"
+    );
+}
+
+/// Miner with sectors 1 and 2 (in different deadlines), its available balance withdrawn, sector
+/// 1 faulty twice: the fault fee has become fee debt. Returns the epoch of the fee.
+fn miner_in_debt(net: &Net) -> (KeyPair, MinerId, i64) {
+    let (owner, id) = miner_with_sectors(net, 1, 2, 1000);
+    assert_ne!(net.deadline_of(id, 1), net.deadline_of(id, 2));
+    let available = miner_view(net, id).balances.available;
+    net.send(
+        &owner,
+        Method::WithdrawMinerBalance {
+            miner: id,
+            amount: available,
+        },
+    )
+    .unwrap();
+    net.step(1);
+    let at = fault_twice(net, &owner, id, 1);
+    assert!(!miner_view(net, id).balances.fee_debt.is_zero());
+    (owner, id, at)
+}
+
+#[test]
+fn declare_recoveries_requires_the_fee_debt_repaid() {
+    let net = Net::hashed();
+    let (owner, id, _) = miner_in_debt(&net);
+    let debt = miner_view(&net, id).balances.fee_debt;
+    let recover = || {
+        net.send(
+            &owner,
+            Method::DeclareRecoveries {
+                miner: id,
+                sectors: vec![1],
+            },
+        )
+    };
+    let err = recover().unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InsufficientFunds, "{err}");
+    assert!(err.message.contains(&debt.to_string()), "{debt}: {err}");
+    // Adding balance repays the debt; then the recovery is accepted.
+    net.send(
+        &owner,
+        Method::AddMinerBalance {
+            miner: id,
+            amount: Token::whole(10),
+        },
+    )
+    .unwrap();
+    assert_eq!(miner_view(&net, id).balances.fee_debt, Token::ZERO);
+    recover().unwrap();
+}
+
+#[test]
+fn a_miner_with_fee_debt_wins_no_blocks() {
+    let net = Net::hashed();
+    let (owner, id, at) = miner_in_debt(&net);
+    let dl1 = net.deadline_of(id, 1);
+    // Sector 2 keeps proving (sector 1's deadline is left to pass).
+    net.prove_until(&owner, id, net.head() + 3, &[dl1]);
+    assert!(miner_view(&net, id).qa_power > 0, "sector 2 still proves");
+    let wins = |from: i64| {
+        block_on(net.chain.winning(id))
+            .unwrap()
+            .iter()
+            .filter(|t| t.epoch >= from)
+            .count()
+    };
+    assert_eq!(wins(at), 0, "in debt from epoch {at}: left out of the draw");
+    // Debt repaid: the only miner with power wins again.
+    net.send(
+        &owner,
+        Method::AddMinerBalance {
+            miner: id,
+            amount: Token::whole(10),
+        },
+    )
+    .unwrap();
+    let back = net.head() + 1;
+    net.prove_until(&owner, id, net.head() + 2, &[dl1]);
+    assert!(miner_view(&net, id).qa_power > 0, "sector 2 still proves");
+    assert!(wins(back) > 0);
+}

@@ -284,7 +284,8 @@ impl Net {
     }
 
     /// Proves every partition of deadline `dl` in its window (hash verifier), skipping `skipped`,
-    /// and applies that epoch; returns the window's timing.
+    /// and applies that epoch; returns the window's timing. A partition left with nothing to
+    /// prove gets no post (the chain refuses one that proves no sector).
     pub fn post_in_window(
         &self,
         key: &KeyPair,
@@ -298,6 +299,10 @@ impl Net {
             .len();
         for part in 0..parts as u64 {
             let proof = self.hash_window_proof(id, dl, part, skipped);
+            if proof.is_none() {
+                // Nothing to prove: the chain refuses such a post, the partition goes unproven.
+                continue;
+            }
             self.send(
                 key,
                 Method::SubmitWindowPost {
