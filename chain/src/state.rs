@@ -543,7 +543,8 @@ pub(crate) mod tests {
     fn hand_corrupted_states_are_refused_naming_the_invariant() {
         let good = consistent();
         good.check_invariants().unwrap();
-        let cases: Vec<(&str, fn(&mut State))> = vec![
+        type Corrupt = fn(&mut State);
+        let cases: Vec<(&str, Corrupt)> = vec![
             ("supply at epoch 0", |s| s.supply.burnt.0 += 1),
             ("locked pledge of m7", |s| {
                 s.miners

@@ -1,6 +1,9 @@
 //! Regression tests for the money-safety audit: each test drives the chain through its public
-//! API (signed messages, epochs, views) into a hole the audit found, and checks it is closed.
-//! Every test here failed on the chain before its fix (see the commit that added it).
+//! API (signed messages, epochs, views, the store) into a hole the audit found, and checks it
+//! is closed. Every test was first run against the chain without its fix and failed there; each
+//! fix's commit adds its tests. Sections follow the audit's numbering (1 duplicates, 2
+//! invariants on load, 3 proposals published once, 4 penalty order, 5 pre-commit deposit, 6
+//! late deals at prove-commit, 7 verified terms, 8 deal validation, 9 WindowPoSt and faults).
 
 mod common;
 use common::*;
