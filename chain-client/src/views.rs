@@ -64,6 +64,19 @@ pub struct Constants {
     pub reward_half_life: i64,
     /// Deal payments are settled every this many epochs (and at the deal's end).
     pub deal_settle_interval: i64,
+    /// Shortest deal a provider may publish, end − start (Filecoin: 180 days).
+    pub min_deal_duration: i64,
+    /// Longest deal a provider may publish, end − start (Filecoin: 1278 days).
+    pub max_deal_duration: i64,
+    /// A verified deal's term_min (its duration) may not be shorter (Filecoin's minimum
+    /// verified allocation term: 180 days).
+    pub min_verified_deal_term: i64,
+    /// A verified deal's term_max may not be longer (Filecoin's maximum verified allocation
+    /// term: 5 years).
+    pub max_verified_deal_term: i64,
+    /// A verified deal's term_max = term_min + this (Filecoin's market allocation term buffer:
+    /// 90 days).
+    pub verified_deal_term_buffer: i64,
 }
 
 /// The chain head.
@@ -322,6 +335,23 @@ pub enum DealStatus {
     Slashed,
 }
 
+/// A verified deal's term limits (Filecoin's verified allocation), in epochs: its space counts as
+/// verified only in a sector that lives between `min` and `max` epochs after its activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedTerm {
+    /// term_min: the deal's duration.
+    pub min: Epoch,
+    /// term_max: term_min + the term buffer.
+    pub max: Epoch,
+}
+
+impl VerifiedTerm {
+    /// Whether a sector living `life` epochs after activation fits the term.
+    pub fn fits(&self, life: Epoch) -> bool {
+        self.min <= life && life <= self.max
+    }
+}
+
 /// A deal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DealInfo {
@@ -341,6 +371,9 @@ pub struct DealInfo {
     pub paid: Token,
     /// Epoch it was slashed.
     pub slashed_at: Option<Epoch>,
+    /// A verified deal's term limits (`None` for an unverified deal).
+    #[serde(default)]
+    pub verified_term: Option<VerifiedTerm>,
 }
 
 /// A holder of tokens whose balance an event changes.

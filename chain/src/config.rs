@@ -105,8 +105,10 @@ pub fn mainnet_constants() -> Constants {
 pub fn devnet_constants() -> Constants {
     let mut c = scaled(60, 1000, 12, 2, 4, 5, 20);
     // Tiny sectors on a tiny network: a baseline of 512 MiB and 100 tokens per epoch keep the
-    // proportions of mainnet — pledge (≈1.6 tokens per 2 KiB sector at genesis supply) above
-    // the 20-day deposit (≈0.46) above the fault fee (≈0.08) — with readable numbers.
+    // proportions of mainnet — pledge (≈1.6 tokens per 2 KiB committed-capacity sector at
+    // genesis supply) above 20 days of its reward (≈0.46) above the fault fee (≈0.08) — with
+    // readable numbers. The pre-commit deposit is 20 days of reward on the sector's maximum QA
+    // power (10×), ≈4.6 per 2 KiB sector, returned at prove-commit.
     c.baseline_power = 512 << 20;
     c.initial_epoch_reward = Token::whole(100);
     c.initial_pledge_max_per_byte = Token(Token::whole(10).0 / 2048);
@@ -156,6 +158,14 @@ fn scaled(
         initial_epoch_reward: Token(36_266_000_000_000_000_000),
         reward_half_life: 6 * 365 * day,
         deal_settle_interval: (day / 12).max(1),
+        // Filecoin's market actor: deals last 180 to 1278 days.
+        min_deal_duration: 180 * day,
+        max_deal_duration: 1278 * day,
+        // Filecoin's verified allocations: terms of 180 days to 5 years; the market gives a
+        // verified deal term_max = its duration + 90 days.
+        min_verified_deal_term: 180 * day,
+        max_verified_deal_term: 5 * 365 * day,
+        verified_deal_term_buffer: 90 * day,
     }
 }
 
@@ -272,6 +282,18 @@ impl Genesis {
         if c.min_sector_lifetime > c.max_sector_lifetime || c.winning_post_window < 1 {
             return bad("min_sector_lifetime ≤ max_sector_lifetime and winning_post_window ≥ 1");
         }
+        if c.min_deal_duration < 1 || c.min_deal_duration > c.max_deal_duration {
+            return bad("need 1 ≤ min_deal_duration ≤ max_deal_duration");
+        }
+        if c.min_verified_deal_term < 1
+            || c.min_verified_deal_term > c.max_verified_deal_term
+            || c.verified_deal_term_buffer < 0
+        {
+            return bad(
+                "need 1 ≤ min_verified_deal_term ≤ max_verified_deal_term and \
+                 verified_deal_term_buffer ≥ 0",
+            );
+        }
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
             if !seen.insert(a.address) {
@@ -309,6 +331,18 @@ mod tests {
         assert_eq!((c.seed_delay, c.fault_max_age_periods), (150, 42));
         assert_eq!(c.fault_fee_projection, 10_108); // 3.51 days
         assert_eq!(c.max_ticket_age, 2880 + 900);
+        assert_eq!(
+            (c.min_deal_duration, c.max_deal_duration),
+            (180 * 2880, 1278 * 2880)
+        );
+        assert_eq!(
+            (
+                c.min_verified_deal_term,
+                c.max_verified_deal_term,
+                c.verified_deal_term_buffer
+            ),
+            (180 * 2880, 1825 * 2880, 90 * 2880)
+        );
         let d = Genesis::preset("devnet").unwrap();
         d.validate().unwrap();
         assert_eq!(
@@ -319,6 +353,17 @@ mod tests {
         // Network policy: mainnet allows only the sound sizes.
         assert_eq!(m.allowed_proof_types, vec![4, 5]);
         assert_eq!(d.allowed_proof_types, vec![1, 2, 3, 4, 5]);
+        // Deal and verified-term bounds must be ordered.
+        for bad in [
+            |c: &mut Constants| c.min_deal_duration = c.max_deal_duration + 1,
+            |c: &mut Constants| c.min_deal_duration = 0,
+            |c: &mut Constants| c.min_verified_deal_term = c.max_verified_deal_term + 1,
+            |c: &mut Constants| c.verified_deal_term_buffer = -1,
+        ] {
+            let mut g = Genesis::preset("devnet").unwrap();
+            bad(&mut g.constants);
+            assert!(matches!(g.validate(), Err(GenesisError::Invalid(_))));
+        }
     }
 
     #[test]

@@ -2,13 +2,16 @@
 //!
 //! - BR(t): expected block reward of a sector over `t` epochs
 //!   = epoch_reward · t · sector_qa / max(network_qa, baseline);
-//! - pre-commit deposit = BR(20 days);
+//! - pre-commit deposit = BR(20 days) of the sector's maximum QA power (10 × its size, as if
+//!   all of it were verified);
 //! - initial pledge = BR(20 days) + lock_target · circulating · sector_qa / max(network_qa,
 //!   baseline), capped at `initial_pledge_max_per_byte · sector_qa`;
 //! - fault fee = BR(3.51 days);
 //! - termination fee (FIP-0098) = max(min(8.5% · IP, 8.5% · IP · age / 140 days),
 //!   2% · IP, 105% · fault fee);
-//! - block reward of epoch e = R₀ · 2^(−e / half_life), in Q64 fixed point.
+//! - block reward of epoch e = R₀ · 2^(−e / half_life), in Q64 fixed point;
+//! - minimum provider collateral of a deal = 1% · circulating · deal_qa / max(baseline,
+//!   network_raw).
 //!
 //! Where Filecoin uses smoothed (alpha-beta filtered) estimates of reward and power we use the
 //! current values: a devnet has no noisy history to smooth.
@@ -97,7 +100,8 @@ pub fn expected_reward(
     ))
 }
 
-/// The pre-commit deposit: BR(20 days).
+/// The pre-commit deposit: BR(20 days) of `qa` — the caller passes the sector's maximum QA power
+/// (10 × its size), since what counts as verified is only known at prove-commit.
 pub fn precommit_deposit(c: &Constants, now: Epoch, network_qa: u128, qa: u128) -> Token {
     expected_reward(c, now, network_qa, qa, c.precommit_deposit_projection)
 }
@@ -138,6 +142,32 @@ pub fn termination_fee(c: &Constants, pledge: Token, age: i64, fault_fee: Token)
     let floor_abs = pledge.0 * 2 / 100;
     let floor_ff = fault_fee.0 * 105 / 100;
     Token(base.max(floor_abs).max(floor_ff))
+}
+
+/// Share of the circulating supply that providers' deal collateral targets (Filecoin: 1%).
+pub const PROVIDER_COLLATERAL_SUPPLY_SHARE: (u128, u128) = (1, 100);
+
+/// The least provider collateral a deal may lock (Filecoin's market actor): 1% of the
+/// circulating supply, scaled by the deal's share of the network — its quality-adjusted power
+/// (the piece size, 10× if verified) over max(baseline power, network raw power):
+///
+/// `min = ⌊circulating · 1 · deal_qa / (100 · max(baseline, network_raw))⌋`.
+///
+/// A provider that fails the deal loses this much at least; with the network below the baseline
+/// the baseline sets the scale, so a young network does not make collateral nearly free.
+pub fn min_provider_collateral(
+    c: &Constants,
+    circulating: Token,
+    network_raw: u128,
+    deal_qa: u128,
+) -> Token {
+    let (num, den) = PROVIDER_COLLATERAL_SUPPLY_SHARE;
+    let scale = network_raw.max(c.baseline_power as u128).max(1);
+    Token(mul_div(
+        mul_div(circulating.0, num, 1),
+        deal_qa,
+        scale.saturating_mul(den),
+    ))
 }
 
 #[cfg(test)]
@@ -193,6 +223,29 @@ mod tests {
             expected_reward(&c, 0, 0, qa, 10),
             expected_reward(&c, 0, c.baseline_power as u128, qa, 10)
         );
+    }
+
+    #[test]
+    fn minimum_provider_collateral_is_one_percent_of_supply_by_power_share() {
+        let c = devnet_constants(); // baseline 512 MiB
+        let circ = Token::whole(1_000_000);
+        // Network below the baseline: 1% · 10^6 tokens · 2048 / 2^29 = 0.03814697265625 tokens.
+        assert_eq!(
+            min_provider_collateral(&c, circ, 0, 2048),
+            Token(38_146_972_656_250_000)
+        );
+        // A verified 2 KiB deal counts 10×.
+        assert_eq!(
+            min_provider_collateral(&c, circ, 1 << 20, 10 * 2048),
+            Token(381_469_726_562_500_000)
+        );
+        // Network above the baseline (1 GiB raw): half the share.
+        assert_eq!(
+            min_provider_collateral(&c, circ, 1 << 30, 2048),
+            Token(19_073_486_328_125_000)
+        );
+        // Rounded down: 1% · 7 atto · 3 / 2^29 is less than one atto.
+        assert_eq!(min_provider_collateral(&c, Token(7), 0, 3), Token::ZERO);
     }
 
     #[test]

@@ -175,7 +175,7 @@ fn dispatch(
                     d.proposal.network, ctx.network
                 )));
             }
-            let ids = market::publish(s, now, from, id, deals)?;
+            let ids = market::publish(s, ctx, now, from, id, deals)?;
             Ok(json!({ "deals": ids }))
         }
     }
@@ -188,9 +188,11 @@ pub fn end_epoch(state: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainEr
     proving::cron(state, ctx, now)?;
     rewards::cron(state, ctx, now)?;
     state.epoch = now;
-    state
-        .check_invariants()
-        .map_err(|e| ChainError::internal(format!("invariant violated, epoch not applied: {e}")))
+    state.check_invariants().map_err(|e| {
+        ChainError::internal(format!(
+            "money invariant broken, epoch {now} not applied: {e}"
+        ))
+    })
 }
 
 /// The genesis state.
@@ -219,6 +221,7 @@ pub fn genesis_state(g: &crate::config::Genesis) -> State {
             burnt: Token::ZERO,
         },
         winning: vec![],
+        published_proposals: Default::default(),
         events: vec![],
         proofs: vec![],
     }

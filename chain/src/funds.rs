@@ -161,9 +161,11 @@ impl State {
     }
 
     /// Takes a penalty from miner `m` in Filecoin's order — vesting rewards first (soonest to
-    /// vest first), then locked pledge, then the available balance — and burns it; what cannot
-    /// be paid becomes fee debt, repaid from future income before anything can be withdrawn.
-    /// Returns what was burnt now.
+    /// vest first), then the available (unlocked) balance — and burns it; what cannot be paid
+    /// becomes fee debt, repaid from future income before anything can be withdrawn. Locked
+    /// pledge is never drawn: it backs live sectors (a sector's pledge is released to the
+    /// available balance when it ends, and only then can a penalty reach it). Returns what was
+    /// burnt now.
     pub fn penalize(&mut self, m: MinerId, amount: Token, why: &str) -> Result<Token, ChainError> {
         let mut left = amount.0;
         let miner = self.miner_mut(m)?;
@@ -186,11 +188,9 @@ impl State {
             self.supply.burnt = Token(self.supply.burnt.0 + from_vesting);
             self.record(Pot::MinerVesting(m), Pot::Burn, Token(from_vesting), why);
         }
-        for pot in [Pot::MinerPledge(m), Pot::MinerAvailable(m)] {
-            let take = self.pot_balance(pot).0.min(left);
-            self.transfer(pot, Pot::Burn, Token(take), why)?;
-            left -= take;
-        }
+        let take = self.pot_balance(Pot::MinerAvailable(m)).0.min(left);
+        self.transfer(Pot::MinerAvailable(m), Pot::Burn, Token(take), why)?;
+        left -= take;
         if left > 0 {
             let debt = &mut self.miner_mut(m)?.fee_debt;
             *debt = Token(debt.0 + left);
@@ -243,6 +243,7 @@ mod tests {
     use super::*;
     use crate::config::Genesis;
     use crate::state::Miner;
+    use strata_chain_client::views::SectorStatus;
 
     fn state_with_miner() -> State {
         let mut s = crate::exec::genesis_state(&Genesis::preset("devnet").unwrap());
@@ -252,13 +253,17 @@ mod tests {
     }
 
     #[test]
-    fn penalties_take_vesting_then_pledge_then_available_then_debt() {
+    fn penalties_take_vesting_then_available_then_debt_never_pledge() {
         let mut s = state_with_miner();
         let a = crate::config::devnet_faucet().address();
         s.transfer(Pot::Balance(a), Pot::MinerAvailable(7), Token(1000), "t")
             .unwrap();
         s.transfer(Pot::MinerAvailable(7), Pot::MinerPledge(7), Token(300), "t")
             .unwrap();
+        s.miners.get_mut(&7).unwrap().sectors.insert(
+            1,
+            crate::state::tests::sector(1, SectorStatus::Active, 300, 0),
+        );
         s.mint_reward(7, Token(400), 0, 4, 1, "r").unwrap(); // 100 available, 300 vesting
         s.check_invariants().unwrap();
         s.events.clear();
@@ -271,12 +276,12 @@ mod tests {
             4,
             "the soonest entries went first"
         );
-        // 50 vesting + 300 pledge + 800 available, then 100 of debt.
-        assert_eq!(s.penalize(7, Token(1250), "g").unwrap(), Token(1150));
+        // 50 vesting + 800 available, then 400 of debt; the 300 of pledge is not touched.
+        assert_eq!(s.penalize(7, Token(1250), "g").unwrap(), Token(850));
         let m = &s.miners[&7];
         assert_eq!(
             (m.vesting_total(), m.locked_pledge, m.available, m.fee_debt),
-            (Token(0), Token(0), Token(0), Token(100))
+            (Token(0), Token(300), Token(0), Token(400))
         );
         let froms: Vec<Pot> = s.events.iter().map(|e| e.from).collect();
         assert_eq!(
@@ -284,16 +289,15 @@ mod tests {
             vec![
                 Pot::MinerVesting(7),
                 Pot::MinerVesting(7),
-                Pot::MinerPledge(7),
                 Pot::MinerAvailable(7),
                 Pot::MinerAvailable(7)
             ]
         );
         assert_eq!(s.events.last().unwrap().to, Pot::FeeDebt(7));
         s.check_invariants().unwrap();
-        assert_eq!(s.supply.burnt, Token(1400));
+        assert_eq!(s.supply.burnt, Token(1100));
         // Income repays the debt first.
-        s.transfer(Pot::Balance(a), Pot::MinerAvailable(7), Token(150), "t")
+        s.transfer(Pot::Balance(a), Pot::MinerAvailable(7), Token(450), "t")
             .unwrap();
         s.repay_debt(7).unwrap();
         assert_eq!(

@@ -24,26 +24,51 @@
 //!   `data.kind` (see `strata_chain_client::ErrorKind`), including the parse/invalid-request cases.
 //! - **Money moves only through [`State::transfer`](state::State)** (and the vesting/penalty
 //!   helpers in [`funds`] built on it): each move checks the payer, records an event (who, what,
-//!   why, epoch) and keeps `genesis + minted − burnt = Σ balances`, which [`exec::end_epoch`]
-//!   checks before any epoch commits (an epoch that would break it is refused, not stored).
-//! - **Formulas** ([`economics`]) are Filecoin's — BR(t), 20-day deposit, storage + consensus
-//!   pledge with the per-byte cap, 3.51-day fault fee, FIP-0098 termination fee — with current
-//!   reward and power instead of Filecoin's alpha-beta smoothed estimates, and network power
-//!   floored at the baseline in every denominator. The block reward decays exponentially
-//!   (simple minting only; no baseline minting), computed in Q64 fixed point so every node agrees.
+//!   why, epoch) and keeps `genesis + minted − burnt = Σ balances`. That and the per-holder
+//!   invariants — a miner's locked pledge = Σ its live sectors' pledge, its pre-commit deposits =
+//!   Σ its pre-committed sectors' deposits, a provider's locked escrow = Σ its open deals'
+//!   collateral, a client's locked escrow = Σ its open deals' unpaid price and collateral — are
+//!   checked ([`State::check_invariants`](state::State::check_invariants)) before any epoch
+//!   commits in [`exec::end_epoch`] (an epoch that would break one is refused, not stored) and
+//!   when [`Chain::open`] loads the state from disk (a broken one is refused, named).
+//! - **Formulas** ([`economics`]) are Filecoin's — BR(t), 20-day pre-commit deposit on the
+//!   sector's maximum QA power (10× its size: it must cover a sector that proves all verified),
+//!   storage + consensus pledge with the per-byte cap, 3.51-day fault fee, FIP-0098 termination
+//!   fee, minimum provider collateral — with current reward and power instead of Filecoin's
+//!   alpha-beta smoothed estimates, and network power floored at the baseline in every
+//!   denominator. The block reward decays exponentially (simple minting only; no baseline
+//!   minting), computed in Q64 fixed point so every node agrees.
 //! - **Deadlines**: a miner's first proving period starts a full period after creation plus a
 //!   beacon-drawn offset. Sectors go to the deadline with the fewest live sectors, never the open
-//!   one or the next. A partition not proven when its window closes makes its active sectors
-//!   faulty with no fee that period; sectors already faulty before the window opened (missed
-//!   earlier, declared, or recovering unproven) pay the continued-fault fee at each close; after
-//!   `fault_max_age_periods` they are terminated with the termination fee.
-//! - **Penalties** come from vesting rewards first (soonest to vest first), then locked pledge,
-//!   then the available balance; the rest is fee debt, repaid from income before any withdrawal
-//!   or pre-commit.
+//!   one or the next. A WindowPoSt must prove at least one sector (one that skips them all is
+//!   refused: declare faults instead); the sectors it skips become faulty at once and pay the
+//!   fault fee at that deadline's close. A partition not proven when its window closes makes its
+//!   active sectors faulty with no fee that period; sectors already faulty before the window
+//!   opened (missed earlier, declared, or recovering unproven) pay the continued-fault fee at
+//!   each close; after `fault_max_age_periods` they are terminated with the termination fee.
+//!   Every sector list in a message (terminations, faults, recoveries, skipped sectors, a
+//!   pre-commit's deals, the proposals published) is refused if it names an entry twice.
+//! - **Penalties** come from vesting rewards first (soonest to vest first), then the available
+//!   (unlocked) balance; the rest is fee debt, repaid from income before any withdrawal or
+//!   pre-commit. Locked pledge is never drawn while its sector lives, so every live sector stays
+//!   fully pledged: a sector that ends (terminated or expired) first releases its whole pledge to
+//!   the available balance, and a termination fee is then taken like any other penalty. A miner
+//!   with fee debt cannot declare recoveries and is left out of the election until it repays.
+//! - **Deals** are validated at publication as Filecoin's market actor does: duration between
+//!   `min_deal_duration` and `max_deal_duration` (180 and 1278 days), a label of at most 256
+//!   bytes, and provider collateral at least 1% of the circulating supply × the deal's QA power
+//!   / max(baseline, network raw power) ([`economics::min_provider_collateral`]). A signed
+//!   proposal is published once: its hash is remembered until the deal's end epoch. A verified
+//!   deal gets Filecoin's allocation terms — term_min = its duration ≥ 180 days, term_max =
+//!   term_min + 90 days ≤ 5 years — and its piece counts 10× only in a sector whose life from
+//!   activation to expiration lies within them (decided at prove-commit; otherwise the piece
+//!   counts as raw space, and the DataCap spent on it is not returned). A sector can only be
+//!   prove-committed while none of its deals' start epochs has passed (the cron slashes a deal
+//!   not activated by its start).
 //! - **Elections**: one winner per epoch, drawn in proportion to quality-adjusted power (Filecoin
 //!   elects ~5 per epoch by a Poisson sortition; one keeps the devnet simple and the reward share
-//!   still tracks power). The winner's WinningPoSt must land within `winning_post_window` epochs
-//!   or the reward is never minted.
+//!   still tracks power); miners with fee debt are not drawn. The winner's WinningPoSt must
+//!   land within `winning_post_window` epochs or the reward is never minted.
 //! - **Randomness: who knows each value, and when** (DESIGN §8; an audit broke the first design,
 //!   a BLAKE3 hash chain from the genesis seed, which let anyone compute every future seed and
 //!   challenge). The beacon entry of epoch `e` is a BLS signature of its round

@@ -3,10 +3,13 @@
 //! every `deal_settle_interval` epochs and at the end, and slashing — provider collateral burnt,
 //! the client's unspent money returned — when activation is missed or the sector terminates.
 
-use crate::rules::{check_operator, check_owner, miner, sector_size, Ctx};
+use crate::economics;
+use crate::rules::{check_operator, check_owner, check_unique, miner, qa_power, sector_size, Ctx};
 use crate::state::{Deal, State};
-use strata_chain_client::types::{DealId, Epoch, EscrowHolder, MinerId, SignedProposal};
-use strata_chain_client::views::{DealStatus, Pot};
+use strata_chain_client::types::{
+    DealId, DealProposal, Epoch, EscrowHolder, MinerId, SignedProposal,
+};
+use strata_chain_client::views::{DealStatus, Pot, VerifiedTerm};
 use strata_chain_client::{Address, ChainError, Token};
 use strata_primitives::node::Node;
 use strata_sealer::PieceInfo;
@@ -71,19 +74,43 @@ pub fn grant_datacap(
     Ok(())
 }
 
-/// `PublishDeals`: every proposal checked, all or none published. Returns the new deal ids.
+/// The longest label a deal may carry, in bytes (Filecoin's market actor: 256).
+pub const MAX_DEAL_LABEL_BYTES: usize = 256;
+
+/// The identity of a signed proposal: BLAKE3 of its signing bytes (the signature itself is left
+/// out, so re-signing the same proposal does not make it a new one).
+pub fn proposal_hash(p: &DealProposal) -> Node {
+    *blake3::hash(&p.signing_bytes()).as_bytes()
+}
+
+/// `PublishDeals`: every proposal checked, all or none published; a signed proposal is published
+/// once (within the message and across messages, while its deal can still run). Returns the new
+/// deal ids.
 pub fn publish(
     s: &mut State,
+    ctx: &Ctx,
     now: Epoch,
     from: Address,
     id: MinerId,
     deals: Vec<SignedProposal>,
 ) -> Result<Vec<DealId>, ChainError> {
+    let c = ctx.constants;
+    // Locking escrow moves no token out of circulation: one figure serves the whole message.
+    let circulating = s.circulating();
+    let network_raw = s.network_power().0;
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
     let max_piece = sector_size(m.proof_type);
     if deals.is_empty() {
         return Err(ChainError::invalid("no deals to publish"));
+    }
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, d) in deals.iter().enumerate() {
+        if let Some(first) = seen.insert(proposal_hash(&d.proposal), i) {
+            return Err(ChainError::duplicate(format!(
+                "deal {i} is the same signed proposal as deal {first} of this message"
+            )));
+        }
     }
     let mut ids = Vec::new();
     for (i, d) in deals.into_iter().enumerate() {
@@ -101,6 +128,13 @@ pub fn publish(
         if p.provider != id {
             return Err(bad(format!("names provider m{}, not m{id}", p.provider)));
         }
+        let hash = hex::encode(proposal_hash(p));
+        if let Some(earlier) = s.published_proposals.get(&hash) {
+            return Err(ChainError::duplicate(format!(
+                "deal {i}: this signed proposal was already published as deal {}",
+                earlier.deal
+            )));
+        }
         if !p.piece_size.is_power_of_two() || p.piece_size < 128 || p.piece_size > max_piece {
             return Err(bad(format!(
                 "piece size {} is not a power of two between 128 and the sector size {max_piece}",
@@ -115,6 +149,57 @@ pub fn publish(
         }
         if p.end_epoch <= p.start_epoch {
             return Err(bad("end epoch is not after the start".into()));
+        }
+        let duration = p.end_epoch - p.start_epoch;
+        if duration < c.min_deal_duration || duration > c.max_deal_duration {
+            return Err(bad(format!(
+                "duration {duration} epochs (epochs {}..{}) is outside the allowed {}..={} \
+                 ({} to {} days)",
+                p.start_epoch,
+                p.end_epoch,
+                c.min_deal_duration,
+                c.max_deal_duration,
+                c.min_deal_duration / c.epochs_per_day.max(1),
+                c.max_deal_duration / c.epochs_per_day.max(1),
+            )));
+        }
+        if p.label.len() > MAX_DEAL_LABEL_BYTES {
+            return Err(bad(format!(
+                "label is {} bytes, more than {MAX_DEAL_LABEL_BYTES}",
+                p.label.len()
+            )));
+        }
+        let verified_term = if p.verified {
+            let term = VerifiedTerm {
+                min: duration,
+                max: duration.saturating_add(c.verified_deal_term_buffer),
+            };
+            if term.min < c.min_verified_deal_term || term.max > c.max_verified_deal_term {
+                return Err(bad(format!(
+                    "verified deal's term {}..={} epochs (term_min = its duration, term_max = \
+                     term_min + {}) is outside the allowed {}..={}",
+                    term.min,
+                    term.max,
+                    c.verified_deal_term_buffer,
+                    c.min_verified_deal_term,
+                    c.max_verified_deal_term
+                )));
+            }
+            Some(term)
+        } else {
+            None
+        };
+        let qa = qa_power(p.piece_size, if p.verified { p.piece_size } else { 0 });
+        let min = economics::min_provider_collateral(c, circulating, network_raw, qa);
+        if p.provider_collateral < min {
+            return Err(bad(format!(
+                "provider collateral {} is below the minimum {min} for {} bytes of {}QA power \
+                 (1% of the circulating supply {circulating} × the deal's QA power / \
+                 max(baseline, network raw power))",
+                p.provider_collateral,
+                qa,
+                if p.verified { "verified (10×) " } else { "" }
+            )));
         }
         let total = p
             .total_price()
@@ -146,6 +231,13 @@ pub fn publish(
         }
         let deal_id = s.next_deal_id;
         s.next_deal_id += 1;
+        s.published_proposals.insert(
+            hash,
+            crate::state::PublishedProposal {
+                deal: deal_id,
+                end_epoch: p.end_epoch,
+            },
+        );
         s.deals.insert(
             deal_id,
             Deal {
@@ -156,6 +248,7 @@ pub fn publish(
                 activation: None,
                 paid: Token::ZERO,
                 slashed_at: None,
+                verified_term,
             },
         );
         ids.push(deal_id);
@@ -173,8 +266,9 @@ impl WithKind for ChainError {
     }
 }
 
-/// Checks the deals named by a pre-commit and returns their verified space. The sector's CommD
-/// must be the CommD of the deals' pieces laid out in order (zeros elsewhere).
+/// Checks the deals named by a pre-commit. The sector's CommD must be the CommD of the deals'
+/// pieces laid out in order (zeros elsewhere). What counts as verified is decided at
+/// prove-commit ([`verified_space`]).
 pub fn check_precommit_deals(
     s: &State,
     now: Epoch,
@@ -183,14 +277,10 @@ pub fn check_precommit_deals(
     deals: &[DealId],
     comm_d: &Node,
     expiration: Epoch,
-) -> Result<u64, ChainError> {
+) -> Result<(), ChainError> {
     let mut pieces = Vec::new();
-    let mut verified = 0;
-    let mut seen = std::collections::BTreeSet::new();
+    check_unique(deals, "deal", "the PreCommit")?;
     for d in deals {
-        if !seen.insert(*d) {
-            return Err(ChainError::duplicate(format!("deal {d} is named twice")));
-        }
         let deal = s
             .deals
             .get(d)
@@ -223,9 +313,6 @@ pub fn check_precommit_deals(
                 p.end_epoch
             )));
         }
-        if p.verified {
-            verified += p.piece_size;
-        }
         pieces.push(PieceInfo {
             comm_p: p.piece_cid,
             padded_size: p.piece_size,
@@ -250,7 +337,20 @@ pub fn check_precommit_deals(
             hex::encode(expected)
         )));
     }
-    Ok(verified)
+    Ok(())
+}
+
+/// The verified space of a sector activated at `activation` and expiring at `expiration`: the
+/// pieces of its verified deals whose term fits the sector's remaining life (term_min ≤
+/// expiration − activation ≤ term_max); any other piece counts as raw space.
+pub fn verified_space(s: &State, deals: &[DealId], activation: Epoch, expiration: Epoch) -> u64 {
+    let life = expiration - activation;
+    deals
+        .iter()
+        .filter_map(|d| s.deals.get(d))
+        .filter(|d| d.proposal.verified && d.verified_term.is_some_and(|t| t.fits(life)))
+        .map(|d| d.proposal.piece_size)
+        .sum()
 }
 
 /// Pays a deal up to `until` (capped at its end).
@@ -270,6 +370,33 @@ fn settle(s: &mut State, id: DealId, until: Epoch) -> Result<(), ChainError> {
     let deal = s.deals.get_mut(&id).expect("exists");
     deal.settled_until = upto;
     deal.paid = Token(deal.paid.0 + amount.0);
+    Ok(())
+}
+
+/// Checks, at prove-commit, that every deal of sector `number` can still be activated: published
+/// and not yet due to start. A deal whose start epoch has passed was slashed by the cron at its
+/// start (its collateral burnt, the client refunded), so the sector cannot be proven with it —
+/// nor count its verified space.
+pub fn check_activation(
+    s: &State,
+    now: Epoch,
+    number: u64,
+    deals: &[DealId],
+) -> Result<(), ChainError> {
+    for d in deals {
+        let deal = s
+            .deals
+            .get(d)
+            .ok_or_else(|| ChainError::internal(format!("deal {d} of sector {number} is gone")))?;
+        let start = deal.proposal.start_epoch;
+        if start < now || deal.status != DealStatus::Published {
+            return Err(ChainError::too_late(format!(
+                "deal {d} in sector {number} was to start by epoch {start} and is {:?}; the \
+                 sector can no longer be proven with it (prove-commit is at epoch {now})",
+                deal.status
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -313,8 +440,10 @@ pub fn slash(s: &mut State, now: Epoch, id: DealId, why: &str) -> Result<(), Cha
     Ok(())
 }
 
-/// End-of-epoch market work: missed activations, periodic settlement, deal ends.
+/// End-of-epoch market work: missed activations, periodic settlement, deal ends, and forgetting
+/// the proposals whose deals have ended.
 pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
+    s.published_proposals.retain(|_, p| p.end_epoch > now);
     let ids: Vec<DealId> = s.deals.keys().copied().collect();
     for id in ids {
         let d = s.deals[&id].clone();
@@ -347,4 +476,74 @@ pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{devnet_faucet, Genesis};
+    use crate::state::Miner;
+    use crate::HashVerifier;
+
+    #[test]
+    fn published_proposals_are_remembered_until_their_deal_ends() {
+        let g = Genesis::preset("devnet").unwrap();
+        let mut s = crate::exec::genesis_state(&g);
+        let a = devnet_faucet();
+        s.miners.insert(
+            1000,
+            Miner::new(a.address(), a.address(), 1, String::new(), 0, 0),
+        );
+        add_escrow(
+            &mut s,
+            a.address(),
+            EscrowHolder::Miner(1000),
+            Token::whole(10),
+        )
+        .unwrap();
+        add_escrow(
+            &mut s,
+            a.address(),
+            EscrowHolder::Account(a.address()),
+            Token::whole(10),
+        )
+        .unwrap();
+        let (start, end) = (10, 10 + g.constants.epochs_per_day * 200);
+        let signed = DealProposal {
+            network: g.network.clone(),
+            piece_cid: strata_sealer::pieces::zero_root(6),
+            piece_size: 2048,
+            client: a.address(),
+            provider: 1000,
+            start_epoch: start,
+            end_epoch: end,
+            price_per_epoch: Token(1),
+            provider_collateral: Token::whole(1),
+            client_collateral: Token::ZERO,
+            verified: false,
+            label: String::new(),
+        }
+        .sign(&a)
+        .unwrap();
+        let ctx = Ctx {
+            network: &g.network,
+            allowed_proof_types: &g.allowed_proof_types,
+            constants: &g.constants,
+            verifier: &HashVerifier,
+            beacons: &[],
+        };
+        publish(&mut s, &ctx, 1, a.address(), 1000, vec![signed.clone()]).unwrap();
+        let key = hex::encode(proposal_hash(&signed.proposal));
+        assert_eq!(s.published_proposals[&key].deal, 0);
+        let err = publish(&mut s, &ctx, 2, a.address(), 1000, vec![signed.clone()]).unwrap_err();
+        assert_eq!(err.kind, strata_chain_client::ErrorKind::Duplicate, "{err}");
+        // Slashed at its start (never activated), still remembered until its end.
+        cron(&mut s, &ctx, start).unwrap();
+        assert_eq!(s.deals[&0].status, DealStatus::Slashed);
+        cron(&mut s, &ctx, end - 1).unwrap();
+        assert!(s.published_proposals.contains_key(&key));
+        cron(&mut s, &ctx, end).unwrap();
+        assert!(s.published_proposals.is_empty());
+        s.check_invariants().unwrap();
+    }
 }

@@ -147,10 +147,11 @@ pub fn precommit(
             p.expiration, c.min_sector_lifetime, c.max_sector_lifetime
         )));
     }
-    let verified =
-        market::check_precommit_deals(s, now, id, m.proof_type, &p.deals, &p.comm_d, p.expiration)?;
-    let qa = qa_power(sector_size(m.proof_type), verified);
-    let deposit = economics::precommit_deposit(c, now, s.network_power().1, qa);
+    market::check_precommit_deals(s, now, id, m.proof_type, &p.deals, &p.comm_d, p.expiration)?;
+    // The deposit covers the sector's maximum QA power (all of it verified), whatever the deals
+    // named now: what counts as verified is only known at prove-commit.
+    let size = sector_size(m.proof_type);
+    let deposit = economics::precommit_deposit(c, now, s.network_power().1, qa_power(size, size));
     let ticket = ctx.randomness(RandomnessTag::Ticket, p.ticket_epoch, id)?;
     s.transfer(
         Pot::MinerAvailable(id),
@@ -176,7 +177,7 @@ pub fn precommit(
             deals: p.deals,
             precommit_deposit: deposit,
             initial_pledge: Token::ZERO,
-            verified_space: verified,
+            verified_space: 0,
             location: None,
             faulty_since: None,
         },
@@ -184,8 +185,10 @@ pub fn precommit(
     Ok(())
 }
 
-/// `ProveCommit`: verifies the seal proof with the chain's seed, releases the deposit, locks the
-/// initial pledge, activates the deals, assigns a deadline and partition.
+/// `ProveCommit`: checks the deals can still activate, verifies the seal proof with the chain's
+/// seed, counts the verified deals whose term fits the sector's life, releases the deposit,
+/// locks the initial pledge on the resulting QA power, activates the deals, assigns a deadline
+/// and partition.
 pub fn prove_commit(
     s: &mut State,
     ctx: &Ctx,
@@ -229,6 +232,7 @@ pub fn prove_commit(
             sector.precommit_epoch + c.max_prove_commit
         )));
     }
+    market::check_activation(s, now, number, &sector.deals)?;
     let pt = proof_type(m);
     let seed_draw = ctx.draw(RandomnessTag::SealSeed, seed_epoch, id)?;
     let ticket_draw = ctx.draw(RandomnessTag::Ticket, sector.ticket_epoch, id)?;
@@ -246,9 +250,9 @@ pub fn prove_commit(
         .verifier
         .verify(&pt, PublicData::Porep { inputs }, proofs)
         .map_err(|e| ChainError::bad_proof(format!("seal proof of sector {number}: {e}")))?;
-    let qa = qa_power(pt.sector_size.bytes(), sector.verified_space);
-    let circulating = Token(s.supply.total().0 - s.locked_total().0);
-    let pledge = economics::initial_pledge(c, now, s.network_power().1, circulating, qa);
+    let verified = market::verified_space(s, &sector.deals, now, sector.expiration);
+    let qa = qa_power(pt.sector_size.bytes(), verified);
+    let pledge = economics::initial_pledge(c, now, s.network_power().1, s.circulating(), qa);
     s.transfer(
         Pot::MinerPrecommit(id),
         Pot::MinerAvailable(id),
@@ -274,6 +278,7 @@ pub fn prove_commit(
     sec.activation = Some(now);
     sec.precommit_deposit = Token::ZERO;
     sec.initial_pledge = pledge;
+    sec.verified_space = verified;
     sec.location = Some((dl, part));
     s.proofs.push(ProofRecord {
         epoch: now,

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use strata_chain_client::beacon::{BeaconEntry, BeaconInfo, BeaconSecretKey, BeaconSource, SCHEME};
 use strata_chain_client::types::{DealId, Epoch, MinerId};
 use strata_chain_client::views::*;
-use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage, Token};
+use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage};
 use strata_primitives::node::Node;
 
 struct Inner {
@@ -93,7 +93,8 @@ impl Chain {
     }
 
     /// Opens the chain in `dir` (creating it from `genesis` if empty). A database created from
-    /// another genesis, or whose beacon key is not the one found, is refused. Accepted but
+    /// another genesis, or whose beacon key is not the one found, or whose stored state breaks a
+    /// money invariant ([`State::check_invariants`]), is refused. Accepted but
     /// unapplied messages are re-applied.
     pub fn open_with(
         dir: &Path,
@@ -149,6 +150,14 @@ impl Chain {
                             .unwrap_or_else(|| "unknown".into())
                     )));
                 }
+                l.state.check_invariants().map_err(|e| {
+                    ChainError::internal(format!(
+                        "{}: the stored state at epoch {} breaks a money invariant ({e}); \
+                         refusing to open it",
+                        dir.display(),
+                        l.state.epoch
+                    ))
+                })?;
                 (l.state, l.beacons, l.mempool)
             }
             None => {
@@ -400,6 +409,7 @@ fn deal_info(id: DealId, d: &crate::state::Deal) -> DealInfo {
         settled_until: d.settled_until,
         paid: d.paid,
         slashed_at: d.slashed_at,
+        verified_term: d.verified_term,
     }
 }
 
@@ -418,7 +428,7 @@ impl ChainApi for Chain {
             raw_power: raw,
             qa_power: qa,
             epoch_reward: crate::economics::epoch_reward(&self.genesis.constants, s.epoch + 1),
-            circulating: Token(s.supply.total().0 - s.locked_total().0),
+            circulating: s.circulating(),
             supply: s.supply,
             beacon: self.beacon.clone(),
         })

@@ -7,7 +7,7 @@
 use crate::economics;
 use crate::market;
 use crate::miner::proof_type;
-use crate::rules::{self, check_operator, miner, qa_power, sector_size, Ctx};
+use crate::rules::{self, check_operator, check_unique, miner, qa_power, sector_size, Ctx};
 use crate::state::{Miner, State};
 use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
 use strata_chain_client::views::{Pot, ProofRecord, SectorStatus};
@@ -31,7 +31,9 @@ fn set_status(
     sec.faulty_since = faulty_since;
 }
 
-/// `SubmitWindowPost` for one partition of the open deadline.
+/// `SubmitWindowPost` for one partition of the open deadline. It must prove at least one sector
+/// (a post that skips them all is refused: declare faults instead); the skipped sectors become
+/// faulty at once and pay the fault fee at this deadline's end.
 #[allow(clippy::too_many_arguments)]
 pub fn window_post(
     s: &mut State,
@@ -73,6 +75,7 @@ pub fn window_post(
             "deadline {deadline} partition {partition} is already proven in this window"
         )));
     }
+    check_unique(skipped, "skipped sector", "the WindowPoSt")?;
     if let Some(x) = skipped.iter().find(|x| !part.sectors.contains(x)) {
         return Err(ChainError::invalid(format!(
             "skipped sector {x} is not in this partition"
@@ -90,36 +93,39 @@ pub fn window_post(
             comm_r: sec.comm_r,
         })
         .collect();
-    if !proving.is_empty() {
-        let proof =
-            proof.ok_or_else(|| ChainError::invalid("no proof for the sectors not skipped"))?;
-        let draw = ctx.draw(RandomnessTag::WindowPost, t.challenge, id)?;
-        let randomness = draw.value;
-        let mut padded = proving.clone();
-        while padded.len() < pt.window_post_sectors_per_partition {
-            padded.push(*proving.last().expect("non-empty"));
-        }
-        let public = PublicData::Window {
-            randomness,
-            partitions: vec![padded],
-            faulty: vec![],
-        };
-        let file = ctx
-            .verifier
-            .verify(&pt, public, std::slice::from_ref(proof))
-            .map_err(|e| {
-                ChainError::bad_proof(format!(
-                    "WindowPoSt deadline {deadline} partition {partition}: {e}"
-                ))
-            })?;
-        s.proofs.push(ProofRecord {
-            epoch: now,
-            miner: id,
-            what: format!("window deadline {deadline} partition {partition}"),
-            file,
-            draws: vec![draw],
-        });
+    if proving.is_empty() {
+        return Err(ChainError::invalid(format!(
+            "the WindowPoSt for deadline {deadline} partition {partition} proves no sector \
+             (every one is skipped or faulty); declare faults instead"
+        )));
     }
+    let proof = proof.ok_or_else(|| ChainError::invalid("no proof for the sectors not skipped"))?;
+    let draw = ctx.draw(RandomnessTag::WindowPost, t.challenge, id)?;
+    let randomness = draw.value;
+    let mut padded = proving.clone();
+    while padded.len() < pt.window_post_sectors_per_partition {
+        padded.push(*proving.last().expect("non-empty"));
+    }
+    let public = PublicData::Window {
+        randomness,
+        partitions: vec![padded],
+        faulty: vec![],
+    };
+    let file = ctx
+        .verifier
+        .verify(&pt, public, std::slice::from_ref(proof))
+        .map_err(|e| {
+            ChainError::bad_proof(format!(
+                "WindowPoSt deadline {deadline} partition {partition}: {e}"
+            ))
+        })?;
+    s.proofs.push(ProofRecord {
+        epoch: now,
+        miner: id,
+        what: format!("window deadline {deadline} partition {partition}"),
+        file,
+        draws: vec![draw],
+    });
     for n in skipped {
         let sec = &s.miners[&id].sectors[n];
         match sec.status {
@@ -133,7 +139,9 @@ pub fn window_post(
     for p in &proving {
         set_status(s, id, p.sector_number, SectorStatus::Active, None);
     }
-    s.miner_mut(id)?.deadlines[deadline as usize].partitions[partition as usize].proven = true;
+    let part = &mut s.miner_mut(id)?.deadlines[deadline as usize].partitions[partition as usize];
+    part.proven = true;
+    part.skipped = skipped.to_vec();
     Ok(())
 }
 
@@ -171,6 +179,7 @@ pub fn declare_faults(
 ) -> Result<(), ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
+    check_unique(sectors, "sector", "DeclareFaults")?;
     for n in sectors {
         check_declarable(ctx.constants, m, *n, now)?;
     }
@@ -187,7 +196,8 @@ pub fn declare_faults(
     Ok(())
 }
 
-/// `DeclareRecoveries`: faulty sectors the next WindowPoSt will prove.
+/// `DeclareRecoveries`: faulty sectors the next WindowPoSt will prove. Refused while the miner
+/// has fee debt (Filecoin's miner actor: debt first).
 pub fn declare_recoveries(
     s: &mut State,
     ctx: &Ctx,
@@ -198,6 +208,13 @@ pub fn declare_recoveries(
 ) -> Result<(), ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
+    check_unique(sectors, "sector", "DeclareRecoveries")?;
+    if !m.fee_debt.is_zero() {
+        return Err(ChainError::insufficient(format!(
+            "m{id} owes {} of fee debt; add balance to repay it before declaring recoveries",
+            m.fee_debt
+        )));
+    }
     for n in sectors {
         check_declarable(ctx.constants, m, *n, now)?;
         if m.sectors[n].status != SectorStatus::Faulty {
@@ -225,6 +242,7 @@ pub fn terminate_sectors(
 ) -> Result<(), ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
+    check_unique(sectors, "sector", "TerminateSectors")?;
     for n in sectors {
         let st = m
             .sectors
@@ -254,8 +272,9 @@ pub fn terminate_sectors(
     Ok(())
 }
 
-/// Ends a live sector: a termination pays the FIP-0098 fee and slashes its deals; both release
-/// the remaining pledge and remove the sector from its partition.
+/// Ends a live sector: its pledge (all of it: penalties never draw locked pledge) is released to
+/// the available balance; a termination then pays the FIP-0098 fee (vesting → available → fee
+/// debt) and slashes the sector's deals; the sector leaves its partition and keeps no pledge.
 fn end_sector(
     s: &mut State,
     ctx: &Ctx,
@@ -269,6 +288,12 @@ fn end_sector(
     let m = &s.miners[&id];
     let sec = m.sectors[&n].clone();
     let size = sector_size(m.proof_type);
+    s.transfer(
+        Pot::MinerPledge(id),
+        Pot::MinerAvailable(id),
+        sec.initial_pledge,
+        &format!("pledge_released sector {n}"),
+    )?;
     if how == SectorStatus::Terminated {
         let qa = qa_power(size, sec.verified_space);
         let ff = economics::fault_fee(c, now, s.network_power().1, qa);
@@ -283,13 +308,6 @@ fn end_sector(
             market::slash(s, now, *d, &format!("sector {n} terminated"))?;
         }
     }
-    let release = sec.initial_pledge.min(s.miners[&id].locked_pledge);
-    s.transfer(
-        Pot::MinerPledge(id),
-        Pot::MinerAvailable(id),
-        release,
-        &format!("pledge_released sector {n}"),
-    )?;
     let m = s.miner_mut(id)?;
     if let Some((dl, p)) = sec.location {
         m.deadlines[dl as usize].partitions[p as usize]
@@ -299,6 +317,7 @@ fn end_sector(
     let sec = m.sectors.get_mut(&n).expect("exists");
     sec.status = how;
     sec.location = None;
+    sec.initial_pledge = Token::ZERO;
     Ok(())
 }
 
@@ -382,12 +401,15 @@ fn process_deadline(
                         SectorStatus::Terminated,
                         "faulty too long",
                     )?;
-                } else if since < open {
+                } else if since < open || part.skipped.contains(n) {
+                    // Faulty since before the window opened, or skipped by this window's post.
                     fee_power += qa_power(size, sec.verified_space);
                 }
             }
         }
-        s.miner_mut(id)?.deadlines[dl as usize].partitions[pi].proven = false;
+        let p = &mut s.miner_mut(id)?.deadlines[dl as usize].partitions[pi];
+        p.proven = false;
+        p.skipped.clear();
     }
     if fee_power > 0 {
         let fee = economics::fault_fee(c, now, s.network_power().1, fee_power);

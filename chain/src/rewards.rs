@@ -32,7 +32,8 @@ pub fn draw_winner(r: &Node, powers: &[(MinerId, u128)]) -> Option<MinerId> {
     None
 }
 
-/// End-of-epoch: forfeit expired tickets, then draw this epoch's winner.
+/// End-of-epoch: forfeit expired tickets, then draw this epoch's winner among the miners with
+/// power and no fee debt.
 pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
     s.winning.retain(|t| {
         if t.deadline <= now {
@@ -46,10 +47,13 @@ pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
             true
         }
     });
+    // A miner with fee debt is left out of the draw until it repays (Filecoin: a miner in debt
+    // is not eligible to win).
     let powers: Vec<(MinerId, u128)> = s
         .miners
-        .keys()
-        .map(|id| (*id, s.miner_power(*id).1))
+        .iter()
+        .filter(|(_, m)| m.fee_debt.is_zero())
+        .map(|(id, _)| (*id, s.miner_power(*id).1))
         .filter(|p| p.1 > 0)
         .collect();
     let r = ctx.randomness(RandomnessTag::Election, now, 0)?;

@@ -104,6 +104,27 @@ pub fn next_instance(c: &Constants, first_start: Epoch, index: u64, now: Epoch) 
     }
 }
 
+/// Refuses a list that names an item twice (a [`ErrorKind::Duplicate`] error naming the item
+/// and the list): every sector or deal list in a message is checked with it before anything is
+/// applied, so one entry can never be counted, charged or released twice.
+///
+/// [`ErrorKind::Duplicate`]: strata_chain_client::ErrorKind::Duplicate
+pub fn check_unique<T: Ord + std::fmt::Display>(
+    items: &[T],
+    what: &str,
+    list: &str,
+) -> Result<(), ChainError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for x in items {
+        if !seen.insert(x) {
+            return Err(ChainError::duplicate(format!(
+                "{what} {x} is listed twice in {list}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The miner, or NotFound.
 pub fn miner(state: &State, id: MinerId) -> Result<&Miner, ChainError> {
     state

@@ -228,6 +228,15 @@ fn deals_signed_by_someone_else_or_unfunded_are_refused() {
         },
     )
     .unwrap();
+    // Provider collateral must reach the chain's minimum (1% of supply by power share).
+    net.send(
+        &owner,
+        Method::AddEscrow {
+            to: EscrowHolder::Miner(id),
+            amount: Token::whole(10),
+        },
+    )
+    .unwrap();
     net.step(1);
     let proposal = DealProposal {
         network: net.genesis.network.clone(),
@@ -238,7 +247,7 @@ fn deals_signed_by_someone_else_or_unfunded_are_refused() {
         start_epoch: net.head() + 50,
         end_epoch: net.head() + 150,
         price_per_epoch: Token(1000),
-        provider_collateral: Token::ZERO,
+        provider_collateral: Token::whole(1),
         client_collateral: Token::ZERO,
         verified: false,
         label: String::new(),

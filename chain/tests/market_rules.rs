@@ -205,6 +205,15 @@ fn datacap_is_granted_and_spent_by_verified_deals() {
         },
     )
     .unwrap();
+    // Provider collateral must reach the chain's minimum (1% of supply by power share).
+    net.send(
+        &owner,
+        Method::AddEscrow {
+            to: EscrowHolder::Miner(id),
+            amount: Token::whole(10),
+        },
+    )
+    .unwrap();
     net.step(1);
     let p = piece(3, 1000);
     let proposal = |verified| DealProposal {
@@ -216,7 +225,7 @@ fn datacap_is_granted_and_spent_by_verified_deals() {
         start_epoch: net.head() + 50,
         end_epoch: net.head() + 150,
         price_per_epoch: Token(1),
-        provider_collateral: Token::ZERO,
+        provider_collateral: Token::whole(1),
         client_collateral: Token::ZERO,
         verified,
         label: String::new(),

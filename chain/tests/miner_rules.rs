@@ -17,10 +17,11 @@ fn deposit_pledge_posts_fault_fee_recovery_termination_and_expiry() {
     net.step(1);
     let m = format!("m{id}");
 
-    // Pre-commit: the deposit is BR(20 days) of a 2 KiB sector at the current network power.
+    // Pre-commit: the deposit is BR(20 days) of a 2 KiB sector's maximum QA power (10 × 2048,
+    // as if all verified) at the current network power.
     net.precommit_cc(&owner, id, 1, 2000);
     let s1 = block_on(net.chain.sector(id, 1)).unwrap();
-    let expect = economics::precommit_deposit(&c, s1.precommit_epoch, 0, 2048);
+    let expect = economics::precommit_deposit(&c, s1.precommit_epoch, 0, 10 * 2048);
     assert_eq!(s1.precommit_deposit, expect);
     assert!(!expect.is_zero());
     assert_eq!(
@@ -92,8 +93,8 @@ fn deposit_pledge_posts_fault_fee_recovery_termination_and_expiry() {
         fees[0].amount,
         economics::fault_fee(&c, t.close - 1, network_qa, 2048 * in_dl.len() as u128)
     );
-    // No vesting funds: the fee came from the locked pledge.
-    assert_eq!(fees[0].from, Pot::MinerPledge(id));
+    // No vesting funds: the fee came from the available balance (never from locked pledge).
+    assert_eq!(fees[0].from, Pot::MinerAvailable(id));
 
     // Recovery declared before the cutoff, then proven: active again, power back.
     net.send(
@@ -247,8 +248,23 @@ fn skipped_sectors_become_faulty_and_wrong_window_is_refused() {
         matches!(err.kind, ErrorKind::TooLate | ErrorKind::TooEarly),
         "{err}"
     );
-    // In the window, with the only sector skipped: no proof needed, the sector is faulty now.
-    net.post_deadline(&owner, id, dl, &[1]);
+    // In the window, a post skipping the only sector proves nothing and is refused (declare
+    // faults instead); the window closes unproven and the sector is faulty.
+    let t = net.step_into_deadline(id, dl);
+    let err = net
+        .send(
+            &owner,
+            Method::SubmitWindowPost {
+                miner: id,
+                deadline: dl,
+                partition: 0,
+                skipped: vec![1],
+                proof: None,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidParams, "{err}");
+    net.step_to(t.close);
     assert_eq!(
         block_on(net.chain.sector(id, 1)).unwrap().status,
         SectorStatus::Faulty

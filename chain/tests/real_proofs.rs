@@ -83,12 +83,12 @@ fn post_real(
             .filter(|n| !p.faulty.contains(n))
             .map(|n| dirs(*n))
             .collect();
-        let (proof, skipped) = if proving.is_empty() {
-            (None, vec![])
-        } else {
-            let f = prove_window(&proving, &randomness, store).unwrap();
-            (Some(f.proofs[0].clone()), f.faulty_sectors())
-        };
+        if proving.is_empty() {
+            // Every sector faulty: a post proving nothing is refused, the partition goes unproven.
+            continue;
+        }
+        let f = prove_window(&proving, &randomness, store).unwrap();
+        let (proof, skipped) = (Some(f.proofs[0].clone()), f.faulty_sectors());
         // The same proof with one bit flipped is refused by the chain's Groth16 check.
         if let Some(good) = &proof {
             let mut bytes = hex::decode(good).unwrap();

@@ -22,18 +22,36 @@ pub struct DealRequest<'a> {
     pub miner: MinerId,
     /// Price per epoch.
     pub price_per_epoch: Token,
-    /// Epochs stored.
-    pub duration: i64,
+    /// Epochs stored; `None`: the chain's minimum deal duration.
+    pub duration: Option<i64>,
     /// Epochs from now until the deal starts.
     pub start_in: i64,
-    /// Provider collateral asked for.
-    pub provider_collateral: Token,
+    /// Provider collateral asked for; `None`: the chain's minimum for this piece plus 10%.
+    pub provider_collateral: Option<Token>,
     /// Verified (DataCap) deal.
     pub verified: bool,
 }
 
 fn e(e: strata_chain_client::ChainError) -> anyhow::Error {
     anyhow!("{e}")
+}
+
+/// The provider collateral a client asks for by default: the chain's minimum for a piece of
+/// `piece_size` (10× its size in QA power if verified) at the current supply and power, plus 10%
+/// so the supply's drift before the provider publishes cannot push it under the minimum.
+pub fn default_collateral(
+    net: &strata_chain_client::views::NetworkInfo,
+    piece_size: u64,
+    verified: bool,
+) -> Token {
+    let qa = piece_size as u128 * if verified { 10 } else { 1 };
+    let min = strata_chain::economics::min_provider_collateral(
+        &net.constants,
+        net.circulating,
+        net.raw_power,
+        qa,
+    );
+    Token(min.0.saturating_add(min.0 / 10).saturating_add(1))
 }
 
 /// Proposes, funds escrow if needed, uploads to the provider's endpoint and returns the
@@ -71,6 +89,11 @@ pub async fn make_deal(
     }
     let head = chain.head().await.map_err(e)?;
     let (network, head) = (head.network, head.epoch);
+    let net = chain.network().await.map_err(e)?;
+    let duration = r.duration.unwrap_or(net.constants.min_deal_duration);
+    let provider_collateral = r
+        .provider_collateral
+        .unwrap_or_else(|| default_collateral(&net, info.padded_size, r.verified));
     let proposal = DealProposal {
         network,
         piece_cid: info.comm_p,
@@ -78,9 +101,9 @@ pub async fn make_deal(
         client: client.address(),
         provider: r.miner,
         start_epoch: head + r.start_in,
-        end_epoch: head + r.start_in + r.duration,
+        end_epoch: head + r.start_in + duration,
         price_per_epoch: r.price_per_epoch,
-        provider_collateral: r.provider_collateral,
+        provider_collateral,
         client_collateral: Token::ZERO,
         verified: r.verified,
         label: path
@@ -254,15 +277,16 @@ pub struct DealArgs {
     /// Price per epoch (`0.001`, `1000atto`).
     #[arg(long)]
     price_per_epoch: Token,
-    /// Epochs to store the data.
+    /// Epochs to store the data [default: the chain's minimum deal duration, 180 days].
     #[arg(long)]
-    duration: i64,
+    duration: Option<i64>,
     /// Epochs from now until the deal starts (time for the provider to seal and prove).
     #[arg(long, default_value_t = 100)]
     start_in: i64,
-    /// Collateral the provider locks (burnt if it fails the deal).
-    #[arg(long, default_value = "0")]
-    provider_collateral: Token,
+    /// Collateral the provider locks (burnt if it fails the deal) [default: the chain's minimum
+    /// for the piece, plus 10%].
+    #[arg(long)]
+    provider_collateral: Option<Token>,
     /// Pay with DataCap; counts 10× in the provider's power.
     #[arg(long)]
     verified: bool,

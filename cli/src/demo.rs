@@ -150,7 +150,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
     // Enough for the deposit and pledge of a sector of this size (twice over), at least 100.
     let size = pt.sector_size.bytes() as u128;
     let circulating = chain.network().await.map_err(e)?.supply.total();
-    let need = strata_chain::economics::precommit_deposit(&c, 0, 0, size).0
+    let need = strata_chain::economics::precommit_deposit(&c, 0, 0, 10 * size).0
         + strata_chain::economics::initial_pledge(&c, 0, 0, circulating, size).0;
     let funding =
         Token((2 * need).max(Token::whole(100).0) / Token::whole(1).0 * Token::whole(1).0);
@@ -265,9 +265,9 @@ async fn demo(args: DemoArgs) -> Result<()> {
             file: &sample,
             miner,
             price_per_epoch: Token(Token::whole(1).0 / 1000),
-            duration: 600,
+            duration: None,
             start_in: 100,
-            provider_collateral: Token::whole(1),
+            provider_collateral: Some(Token::whole(1)),
             verified: false,
         },
     )

@@ -129,8 +129,8 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         "m1000",
         "--price-per-epoch",
         "1000000atto",
-        "--duration",
-        "300",
+        // No --duration or --provider-collateral: the chain's minimums (180 days; 1% of supply
+        // by power share, plus 10%).
         "--start-in",
         "150",
         "--from",

@@ -173,6 +173,21 @@ impl Provider {
                 .expect("sched")
                 .ready
                 .retain(|k, _| k.1 >= t.open);
+            if proof.is_none() {
+                // The chain refuses a post that proves nothing ("declare faults instead"): the
+                // partition is left unproven, its sectors become faulty when the window closes.
+                let msg = format!(
+                    "deadline {} partition {}: nothing to prove (skipped {skipped:?}); no post \
+                     submitted, the sectors go faulty at the window's close",
+                    t.index, p.index
+                );
+                tracing::warn!("{msg}");
+                let _ = self.db.log(head, "post_not_submitted", &msg);
+                if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
+                    w.submitted.insert(p.index);
+                }
+                continue;
+            }
             let call = Method::SubmitWindowPost {
                 miner: self.miner(),
                 deadline: t.index,

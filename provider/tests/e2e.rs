@@ -19,6 +19,8 @@ use strata_provider::{Provider, ProviderConfig};
 fn genesis() -> Genesis {
     let mut g = Genesis::preset("devnet").unwrap();
     g.constants.min_sector_lifetime = 900;
+    // Deals of 150 epochs, so the test's proposals stay short (the preset's minimum is 180 days).
+    g.constants.min_deal_duration = 150;
     g
 }
 
