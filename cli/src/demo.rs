@@ -102,6 +102,23 @@ impl Demo {
     }
 }
 
+/// Epochs from publication to the deal's start: enough to seal, wait for the seed and prove the
+/// seal on this machine as it is now. The seal proof dominates (≈ 46 CPU-s at 2 KiB, ≈ 49 at
+/// 8 MiB, measured in BENCHMARKS.md); the budget is a minute of wall time per sector on an idle
+/// machine, scaled by the current load (1-minute load average per core) — a deal that starts
+/// before the sector can be proven is slashed and the sector can no longer be proven with it.
+fn deal_start_in(pt: &ProofType, block_ms: u64, seed_delay: i64) -> i64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let idle_s = if pt.sector_size.bytes() <= 2048 { 60.0 } else { 90.0 };
+    let budget_ms = idle_s * 1000.0 * (1.0 + load / cores);
+    let epochs = (budget_ms / block_ms.max(1) as f64).ceil() as i64 + seed_delay + 20;
+    epochs.max(100)
+}
+
 pub fn run(args: DemoArgs) -> Result<()> {
     crate::chain_cmd::runtime()?.block_on(demo(args))
 }
@@ -266,7 +283,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
             miner,
             price_per_epoch: Token(Token::whole(1).0 / 1000),
             duration: None,
-            start_in: 100,
+            start_in: deal_start_in(&pt, block_ms, c.seed_delay),
             provider_collateral: Some(Token::whole(1)),
             verified: false,
         },
