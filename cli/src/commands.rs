@@ -75,7 +75,7 @@ pub struct DemoArgs {
     /// With --offline: also prove the seal (PoRep).
     #[arg(long)]
     pub seal_proof: bool,
-    /// Devnet block time in milliseconds [default: 500 at 2 KiB, 1000 above].
+    /// Devnet block time in milliseconds [default: 1000].
     #[arg(long)]
     pub block_time_ms: Option<u64>,
 }

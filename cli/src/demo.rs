@@ -113,7 +113,11 @@ fn deal_start_in(pt: &ProofType, block_ms: u64, seed_delay: i64) -> i64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(0.0);
-    let idle_s = if pt.sector_size.bytes() <= 2048 { 60.0 } else { 90.0 };
+    let idle_s = if pt.sector_size.bytes() <= 2048 {
+        60.0
+    } else {
+        90.0
+    };
     let budget_ms = idle_s * 1000.0 * (1.0 + load / cores);
     let epochs = (budget_ms / block_ms.max(1) as f64).ceil() as i64 + seed_delay + 20;
     epochs.max(100)
@@ -126,13 +130,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
 async fn demo(args: DemoArgs) -> Result<()> {
     let (_tmp, dir) = crate::commands::demo_dir(&args.keep)?;
     let pt = ProofType::for_size(args.sector_size)?;
-    let block_ms = args
-        .block_time_ms
-        .unwrap_or(if pt.sector_size.bytes() <= 2048 {
-            500
-        } else {
-            1000
-        });
+    // 1 s epochs: a WindowPoSt's budget (challenge 2 epochs before a 5-epoch window, to its
+    // close) is then ~7 s against ~3 s measured for a 2 KiB WindowPoSt here; at 500 ms it was
+    // ~3.5 s and every window could be missed.
+    let block_ms = args.block_time_ms.unwrap_or(1000);
     let store = ParamsStore::new(ParamsStore::default_dir());
     println!("Strata demo: a devnet, a storage provider and a client in {} ({} sectors, {block_ms} ms epochs)", dir.display(), pt.sector_size);
     let kinds = [ProofKind::Porep, ProofKind::Winning, ProofKind::Window];

@@ -92,7 +92,7 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
             "--rpc",
             &format!("127.0.0.1:{chain_port}"),
             "--block-time-ms",
-            "500",
+            "1000",
         ],
         &h.join("chain.log"),
     ));
