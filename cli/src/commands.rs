@@ -295,19 +295,13 @@ pub fn demo_offline(args: DemoArgs) -> Result<()> {
 /// verified offline as an auditor would, and a tampered copy rejected.
 fn prove_and_audit(pt: &ProofType, sector: &Path, dir: &Path, seal_proof: bool) -> Result<()> {
     use strata_params::groth16_files::{ParamsStore, ProofKind};
-    use strata_prover::{proof_file, snark};
+    use strata_prover::proof_file;
     let store = ParamsStore::new(ParamsStore::default_dir());
     let mut kinds = vec![ProofKind::Window];
     if seal_proof {
         kinds.push(ProofKind::Porep);
     }
-    for kind in kinds {
-        if snark::load_kind(&store, kind, pt).is_err() {
-            println!("generating {} Groth16 parameters for {} (once per machine; single-party setup, devnet only)…", kind.as_str(), pt.sector_size);
-        }
-        snark::load_or_generate_kind(&store, kind, pt)
-            .with_context(|| format!("{} parameters", kind.as_str()))?;
-    }
+    crate::params_cmd::ensure(&store, pt, &kinds, false)?;
     let randomness = *blake3::hash(b"demo window randomness").as_bytes();
     let start = Instant::now();
     let window = proof_file::prove_window(&[sector.to_path_buf()], &randomness, &store)

@@ -66,6 +66,7 @@ impl Demo {
                     | "post"
                     | "post_skipped"
                     | "post_missed"
+                    | "budget_tight"
                     | "winning_post"
                     | "fault_declared"
                     | "recovery_declared"
@@ -102,25 +103,46 @@ impl Demo {
     }
 }
 
-/// Epochs from publication to the deal's start: enough to seal, wait for the seed and prove the
-/// seal on this machine as it is now. The seal proof dominates (≈ 46 CPU-s at 2 KiB, ≈ 49 at
-/// 8 MiB, measured in BENCHMARKS.md); the budget is a minute of wall time per sector on an idle
-/// machine, scaled by the current load (1-minute load average per core) — a deal that starts
-/// before the sector can be proven is slashed and the sector can no longer be proven with it.
-fn deal_start_in(pt: &ProofType, block_ms: u64, seed_delay: i64) -> i64 {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-    let load = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    let idle_s = if pt.sector_size.bytes() <= 2048 {
-        60.0
-    } else {
-        90.0
+/// The epoch length for this machine as it is now: a scratch committed-capacity sector is
+/// sealed and one WindowPoSt over it timed with warm parameters (as the daemon proves), and the
+/// epoch is made long enough that a deadline's proving budget (challenge to the window's last
+/// epoch, `lookback + window − 1` epochs) holds that time with the daemon's margin and a quarter
+/// more — at least 1 s. On a busy machine the proof is slower and the epochs longer.
+fn calibrate_block_ms(
+    pt: &ProofType,
+    store: &ParamsStore,
+    budget_epochs: i64,
+) -> Result<(u64, f64)> {
+    use strata_prover::warm::{ParamSource, ParamsCache};
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("sector");
+    let cfg = strata_sealer::SealConfig {
+        proof_type: *pt,
+        prover_id: 1,
+        sector_number: 1,
+        ticket: *blake3::hash(b"calibration ticket").as_bytes(),
+        parent_cache_dir: tmp.path().join("parents"),
     };
-    let budget_ms = idle_s * 1000.0 * (1.0 + load / cores);
-    let epochs = (budget_ms / block_ms.max(1) as f64).ceil() as i64 + seed_delay + 20;
-    epochs.max(100)
+    let len = pt.sector_size.bytes() / 128 * 127;
+    use std::io::Read;
+    strata_sealer::seal(
+        &cfg,
+        vec![strata_sealer::PieceSource {
+            reader: Box::new(std::io::repeat(0).take(len)),
+            len,
+        }],
+        &dir,
+        &strata_sealer::NoProgress,
+    )?;
+    let warm = ParamsCache::new(store.clone());
+    warm.params(ProofKind::Window, pt)?;
+    let randomness = *blake3::hash(b"calibration randomness").as_bytes();
+    let t = Instant::now();
+    strata_prover::proof_file::prove_window(&[dir], &randomness, &warm)?;
+    let secs = t.elapsed().as_secs_f64();
+    let need = secs * strata_provider::budget::POST_MARGIN * 1.25 / budget_epochs.max(1) as f64;
+    let ms = ((need * 10.0).ceil() as u64 * 100).max(1000);
+    Ok((ms, secs))
 }
 
 pub fn run(args: DemoArgs) -> Result<()> {
@@ -130,25 +152,31 @@ pub fn run(args: DemoArgs) -> Result<()> {
 async fn demo(args: DemoArgs) -> Result<()> {
     let (_tmp, dir) = crate::commands::demo_dir(&args.keep)?;
     let pt = ProofType::for_size(args.sector_size)?;
-    // 1 s epochs: a WindowPoSt's budget (challenge 2 epochs before a 5-epoch window, to its
-    // close) is then ~7 s against ~3 s measured for a 2 KiB WindowPoSt here; at 500 ms it was
-    // ~3.5 s and every window could be missed.
-    let block_ms = args.block_time_ms.unwrap_or(1000);
     let store = ParamsStore::new(ParamsStore::default_dir());
-    println!("Strata demo: a devnet, a storage provider and a client in {} ({} sectors, {block_ms} ms epochs)", dir.display(), pt.sector_size);
-    let kinds = [ProofKind::Porep, ProofKind::Winning, ProofKind::Window];
+    println!(
+        "Strata demo: a devnet, a storage provider and a client in {} ({} sectors)",
+        dir.display(),
+        pt.sector_size
+    );
+    let kinds = [ProofKind::Window, ProofKind::Winning, ProofKind::Porep];
     let pt2 = pt;
     let s2 = store.clone();
-    tokio::task::spawn_blocking(move || -> Result<()> {
-        for kind in kinds {
-            if strata_prover::snark::load_kind(&s2, kind, &pt2).is_err() {
-                println!("  generating {} Groth16 parameters for {} (once per machine; the seal's take ~13 min on 2 cores)", kind.as_str(), pt2.sector_size);
-            }
-            strata_prover::snark::load_or_generate_kind(&s2, kind, &pt2)?;
+    let quiet = false;
+    tokio::task::spawn_blocking(move || crate::params_cmd::ensure(&s2, &pt2, &kinds, quiet))
+        .await??;
+    let preset = Genesis::preset("devnet")?.constants;
+    let budget_epochs = preset.challenge_lookback + preset.deadline_window - 1;
+    let block_ms = match args.block_time_ms {
+        Some(ms) => ms,
+        None => {
+            let (s2, pt2) = (store.clone(), pt);
+            let (ms, secs) =
+                tokio::task::spawn_blocking(move || calibrate_block_ms(&pt2, &s2, budget_epochs))
+                    .await??;
+            println!("  a WindowPoSt takes {secs:.1} s on this machine now: {ms} ms epochs give a deadline {:.1} s to prove ({budget_epochs} epochs)", (ms as i64 * budget_epochs) as f64 / 1000.0);
+            ms
         }
-        Ok(())
-    })
-    .await??;
+    };
 
     // The chain.
     let mut genesis = Genesis::preset("devnet")?;
@@ -246,15 +274,21 @@ async fn demo(args: DemoArgs) -> Result<()> {
         min_start_delay: 60,
         max_parallel_jobs: 1,
         winning_min_interval: 40,
+        proving_threads: strata_provider::config::default_proving_threads(),
+        sealing_nice: strata_provider::config::default_sealing_nice(),
         params_dir: Some(store.dir().to_path_buf()),
         parent_cache: None,
     };
     config.save(&home)?;
-    let provider = Provider::open(
+    // Seal proofs in a child process of this binary, stopped while a PoSt is proven.
+    let provider = Provider::open_with(
         &home,
         config,
         chain.clone() as Arc<dyn ChainApi>,
         KeyPair::from_secret(&owner.secret()),
+        strata_provider::seal_prover::SealProver::Child(
+            std::env::current_exe().context("locating the strata binary for seal proofs")?,
+        ),
     )
     .await?;
     let daemon = tokio::spawn(provider.clone().run(listener));
@@ -276,6 +310,15 @@ async fn demo(args: DemoArgs) -> Result<()> {
         .collect();
     let limit = (pt.sector_size.bytes() / 128 * 127) as usize;
     std::fs::write(&sample, &text.as_bytes()[..text.len().min(limit)])?;
+    // The start the provider itself says it can meet now (its measured or estimated sealing and
+    // proving time on this machine as loaded), plus a few epochs for the upload.
+    let head = chain.head_now().epoch;
+    let earliest = provider.earliest_start_now(head).await;
+    d.say(&format!(
+        "the provider can start a deal at epoch {earliest} at the earliest (sealing gets {:.0}% of its cores now)",
+        provider.cpu_share() * 100.0
+    ));
+    let start_in = earliest - head + 10;
     let deal = make_deal(
         &*chain,
         &client,
@@ -284,7 +327,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
             miner,
             price_per_epoch: Token(Token::whole(1).0 / 1000),
             duration: None,
-            start_in: deal_start_in(&pt, block_ms, c.seed_delay),
+            start_in,
             provider_collateral: Some(Token::whole(1)),
             verified: false,
         },
@@ -424,6 +467,31 @@ async fn demo(args: DemoArgs) -> Result<()> {
         net.supply.minted,
         net.supply.burnt
     ));
+    // Proving had priority throughout: every deadline with sectors was answered.
+    let missed = provider.metrics.posts_missed.load(Relaxed);
+    let window = provider.metrics.posts_submitted.load(Relaxed);
+    if missed > 0 {
+        bail!("{missed} WindowPoSt windows were missed (see the provider's post missed lines)");
+    }
+    let times = |t: strata_provider::metrics::Timed| {
+        let v = provider.db.times(t.as_str()).unwrap_or_default();
+        v.iter()
+            .copied()
+            .max()
+            .map_or("-".to_string(), |m| format!("{:.1} s", m as f64 / 1000.0))
+    };
+    use strata_provider::metrics::Timed;
+    d.ok(&format!(
+        "no WindowPoSt window missed ({window} partitions proven); slowest WindowPoSt {}, WinningPoSt {}, seal {}, seal proof {} (the proof process was paused {} times for PoSt)",
+        times(Timed::WindowPost),
+        times(Timed::WinningPost),
+        times(Timed::Seal),
+        times(Timed::SealProof),
+        provider.gate.pauses()
+    ));
+    for b in provider.budgets() {
+        d.say(&format!("  {}", b.describe()));
+    }
     daemon.abort();
     timer.abort();
     provider.idle().await;

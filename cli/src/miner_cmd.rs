@@ -126,6 +126,10 @@ pub struct InitArgs {
     /// Deals must start at least this many epochs after they arrive.
     #[arg(long, default_value_t = 60)]
     min_start_delay: i64,
+    /// Cores reserved for WindowPoSt and WinningPoSt: sealing and seal proofs never run on
+    /// them [default: one per 8 cores].
+    #[arg(long)]
+    proving_threads: Option<usize>,
     #[command(flatten)]
     home: Home,
     #[command(flatten)]
@@ -230,6 +234,10 @@ fn init(a: InitArgs) -> Result<()> {
             min_start_delay: a.min_start_delay,
             max_parallel_jobs: 1,
             winning_min_interval: 0,
+            proving_threads: a
+                .proving_threads
+                .unwrap_or_else(strata_provider::config::default_proving_threads),
+            sealing_nice: strata_provider::config::default_sealing_nice(),
             params_dir: None,
             parent_cache: None,
         };
@@ -258,12 +266,18 @@ async fn daemon(home: Home, conn: Conn) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    // Seal proofs run in a child process of this binary, so they can be stopped while a PoSt
+    // is being proven.
+    let prover = strata_provider::seal_prover::SealProver::Child(
+        std::env::current_exe().context("locating the strata binary for seal proofs")?,
+    );
     let p = loop {
-        match Provider::open(
+        match Provider::open_with(
             &h,
             config.clone(),
             chain.clone(),
             KeyPair::from_secret(&worker.secret()),
+            prover.clone(),
         )
         .await
         {
@@ -306,7 +320,31 @@ async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
     let m = rpc.miner(config.miner).await.map_err(e)?;
     let db = Db::open(&home.path().join("provider.sqlite"))?;
     let log = db.recent_log(10)?;
-    let v = serde_json::json!({"miner": m, "recent": log});
+    let constants = rpc.network().await.map_err(e)?.constants;
+    let partitions = rpc
+        .deadlines(config.miner)
+        .await
+        .map_err(e)?
+        .iter()
+        .map(|d| {
+            d.partitions
+                .iter()
+                .filter(|p| !p.sectors.is_empty())
+                .count()
+        })
+        .max()
+        .unwrap_or(1);
+    let budgets = strata_provider::budget::post_budgets(&constants, &db, partitions);
+    let times: serde_json::Map<String, serde_json::Value> = strata_provider::metrics::Timed::ALL
+        .iter()
+        .map(|t| {
+            (
+                t.as_str().to_string(),
+                serde_json::json!(db.times(t.as_str()).unwrap_or_default()),
+            )
+        })
+        .collect();
+    let v = serde_json::json!({"miner": m, "recent": log, "budgets": budgets, "times_ms": times});
     print(json, &v, |_| {
         let b = &m.balances;
         let mut s = format!(
@@ -318,6 +356,9 @@ async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
             b.available, b.precommit_deposits, b.locked_pledge, b.vesting, b.fee_debt, b.escrow_free, b.escrow_locked,
             m.current_deadline.index, m.current_deadline.challenge, m.current_deadline.open, m.current_deadline.close, m.current_deadline.fault_cutoff
         );
+        for b in &budgets {
+            s.push_str(&format!("\n{}", b.describe()));
+        }
         for l in &log {
             s.push_str(&format!("\n  [{}] {}: {}", l.epoch, l.kind, l.detail));
         }

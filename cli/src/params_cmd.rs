@@ -58,6 +58,89 @@ pub struct GenerateArgs {
     common: CommonArgs,
 }
 
+/// CPU time parameter generation takes per constraint (BENCHMARKS: 1,139 CPU-s for the
+/// 1.89 M-constraint 8 MiB PoRep circuit), with a little margin.
+const GENERATION_CPU_MS_PER_CONSTRAINT: f64 = 0.68;
+
+/// The expected wall time to generate parameters for `constraints` on this machine's cores.
+pub fn expected_generation(constraints: usize) -> std::time::Duration {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    std::time::Duration::from_secs_f64(
+        constraints as f64 * GENERATION_CPU_MS_PER_CONSTRAINT / 1000.0 / cores,
+    )
+}
+
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s < 90 {
+        format!("{s} s")
+    } else {
+        format!("{} min", (s + 30) / 60)
+    }
+}
+
+/// Loads the parameters of each of `kinds`, generating the missing ones with a message naming
+/// each kind's size and expected time, and a time-based progress bar with an ETA (generation
+/// itself reports no progress; the bar stops at 99% until it is done). `quiet`: no bar.
+pub fn ensure(store: &ParamsStore, pt: &ProofType, kinds: &[ProofKind], quiet: bool) -> Result<()> {
+    for &kind in kinds {
+        if snark::load_kind(store, kind, pt).is_ok() {
+            continue;
+        }
+        let id = snark::kind_circuit_id(kind, pt)?;
+        let expected = expected_generation(id.constraints);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "  generating {} Groth16 parameters for {} sectors: {} constraints, about {} on {cores} cores \
+             if the machine is idle (once per machine; single-party setup, devnet only)",
+            kind.as_str(),
+            pt.sector_size,
+            id.constraints,
+            human(expected)
+        );
+        let bar = (!quiet).then(|| {
+            let b = indicatif::ProgressBar::new(expected.as_millis().max(1) as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg:>22} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.set_message(format!("{} parameters", kind.as_str()));
+            b
+        });
+        let start = Instant::now();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let r = std::thread::scope(|sc| {
+            if let Some(b) = &bar {
+                let done = &done;
+                sc.spawn(move || {
+                    let cap = b.length().unwrap_or(1) * 99 / 100;
+                    while !done.load(std::sync::atomic::Ordering::Acquire) {
+                        b.set_position((start.elapsed().as_millis() as u64).min(cap));
+                        std::thread::park_timeout(std::time::Duration::from_millis(500));
+                    }
+                });
+            }
+            let r = snark::load_or_generate_kind(store, kind, pt);
+            done.store(true, std::sync::atomic::Ordering::Release);
+            r
+        });
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        r.with_context(|| format!("{} parameters", kind.as_str()))?;
+        println!(
+            "  {} parameters ready in {} (expected {})",
+            kind.as_str(),
+            human(start.elapsed()),
+            human(expected)
+        );
+    }
+    Ok(())
+}
+
 fn store(dir: &Option<PathBuf>) -> ParamsStore {
     ParamsStore::new(dir.clone().unwrap_or_else(ParamsStore::default_dir))
 }
@@ -74,11 +157,10 @@ pub fn run(cmd: ParamsCommand) -> Result<()> {
             };
             let s = store(&a.common.dir);
             for kind in kinds {
-                let id = snark::kind_circuit_id(kind, &pt)?;
-                if !a.common.json {
-                    eprintln!("{} {}: {} constraints; generating if absent (single-party setup, devnet only)…", kind.as_str(), pt.sector_size, id.constraints);
-                }
                 let start = Instant::now();
+                if !a.common.json {
+                    ensure(&s, &pt, &[kind], false)?;
+                }
                 let loaded = snark::load_or_generate_kind(&s, kind, &pt)
                     .with_context(|| format!("{} parameters", kind.as_str()))?;
                 let e = loaded.entry;

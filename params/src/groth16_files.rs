@@ -19,7 +19,7 @@ use thiserror::Error;
 pub const PARAMS_VERSION: u32 = 1;
 
 /// Which proof a parameter file is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProofKind {
     /// Seal proof (one partition).

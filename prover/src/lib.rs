@@ -35,5 +35,6 @@ pub mod gadgets;
 pub mod proof_file;
 pub mod snark;
 pub mod vanilla;
+pub mod warm;
 
 pub use error::ProofError;

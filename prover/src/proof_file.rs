@@ -17,6 +17,7 @@ use crate::vanilla::post::{
     prove_window_post, prove_winning_post, verify_window_post_partition, verify_winning_post,
     Faulty, PostSector,
 };
+use crate::warm::ParamSource;
 use bls12_381::Scalar;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -275,13 +276,18 @@ fn synth_err(e: bellman::SynthesisError) -> ProofError {
 }
 
 /// Proves the seal of the sector in `dir` for `seed`: vanilla proof, its own check, then the SNARK.
-pub fn prove_seal(dir: &Path, seed: &Node, store: &ParamsStore) -> Result<ProofFile, ProofError> {
+pub fn prove_seal<P: ParamSource + ?Sized>(
+    dir: &Path,
+    seed: &Node,
+    store: &P,
+) -> Result<ProofFile, ProofError> {
     let meta = SectorMeta::load(dir)?;
     let pt = meta
         .proof_type_checked()
         .map_err(strata_sealer::SealError::from)?;
     let public = SealPublicInputs::for_sector(&meta, *seed);
-    let params = snark::load_kind(store, ProofKind::Porep, &pt)
+    let params = store
+        .params(ProofKind::Porep, &pt)
         .map_err(|e| ProofError::BadRequest(e.to_string()))?;
     let mut proofs = Vec::new();
     for partition in 0..pt.porep_partitions {
@@ -302,7 +308,7 @@ pub fn prove_seal(dir: &Path, seed: &Node, store: &ParamsStore) -> Result<ProofF
         format: FORMAT.into(),
         version: VERSION,
         proof_type: pt.id,
-        vk_digest: params.entry.vk_digest,
+        vk_digest: params.entry.vk_digest.clone(),
         public: PublicData::Porep { inputs: public },
         proofs: hex_proofs(proofs),
     })
@@ -331,10 +337,10 @@ fn common_type(dirs: &[PathBuf]) -> Result<(ProofType, Vec<SectorMeta>), ProofEr
 }
 
 /// Proves WinningPoSt over the proving set `dirs` (in order).
-pub fn prove_winning(
+pub fn prove_winning<P: ParamSource + ?Sized>(
     dirs: &[PathBuf],
     randomness: &Node,
-    store: &ParamsStore,
+    store: &P,
 ) -> Result<ProofFile, ProofError> {
     let (pt, metas) = common_type(dirs)?;
     let prover_id = metas[0].prover_id;
@@ -360,7 +366,8 @@ pub fn prove_winning(
         .copied()
         .find(|s| s.sector_number == vanilla.sector_number)
         .expect("drawn from the set");
-    let params = snark::load_kind(store, ProofKind::Winning, &pt)
+    let params = store
+        .params(ProofKind::Winning, &pt)
         .map_err(|e| ProofError::BadRequest(e.to_string()))?;
     let proof = snark::prove(
         &params.params,
@@ -371,7 +378,7 @@ pub fn prove_winning(
         format: FORMAT.into(),
         version: VERSION,
         proof_type: pt.id,
-        vk_digest: params.entry.vk_digest,
+        vk_digest: params.entry.vk_digest.clone(),
         public: PublicData::Winning {
             prover_id,
             randomness: *randomness,
@@ -382,10 +389,10 @@ pub fn prove_winning(
 }
 
 /// Proves WindowPoSt over `dirs`; faulty sectors are skipped and listed in the file.
-pub fn prove_window(
+pub fn prove_window<P: ParamSource + ?Sized>(
     dirs: &[PathBuf],
     randomness: &Node,
-    store: &ParamsStore,
+    store: &P,
 ) -> Result<ProofFile, ProofError> {
     // Sectors whose meta.json is unreadable cannot even name their type: they are faulty too.
     let readable: Vec<PathBuf> = dirs
@@ -406,7 +413,8 @@ pub fn prove_window(
             list.join("; ")
         )));
     }
-    let params = snark::load_kind(store, ProofKind::Window, &pt)
+    let params = store
+        .params(ProofKind::Window, &pt)
         .map_err(|e| ProofError::BadRequest(e.to_string()))?;
     let mut proofs = Vec::new();
     let mut partitions = Vec::new();
@@ -426,7 +434,7 @@ pub fn prove_window(
         format: FORMAT.into(),
         version: VERSION,
         proof_type: pt.id,
-        vk_digest: params.entry.vk_digest,
+        vk_digest: params.entry.vk_digest.clone(),
         public: PublicData::Window {
             randomness: *randomness,
             partitions,

@@ -38,12 +38,32 @@ pub struct ProviderConfig {
     /// miner on a devnet wins every epoch; a gap leaves the CPU to sealing and WindowPoSt.
     #[serde(default)]
     pub winning_min_interval: i64,
+    /// Cores reserved for PoSt: sealing and seal-proof threads are pinned to the others (never
+    /// all of them). Default: one per 8 cores (none below 8 — there sealing's low priority and
+    /// its pauses while PoSt runs protect the deadlines).
+    #[serde(default = "default_proving_threads")]
+    pub proving_threads: usize,
+    /// The nice value (0 normal … 19 lowest) of sealing threads and the seal-proof process.
+    #[serde(default = "default_sealing_nice")]
+    pub sealing_nice: i32,
     /// Groth16 parameter directory (default: `$STRATA_PARAMS` or `~/.cache/strata/params`).
     #[serde(default)]
     pub params_dir: Option<PathBuf>,
     /// Parent cache directory (default: `<home>/parents`).
     #[serde(default)]
     pub parent_cache: Option<PathBuf>,
+}
+
+/// One PoSt core per 8 cores of the machine.
+pub fn default_proving_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) / 8
+}
+
+/// Sealing runs a little below normal priority by default: below the daemon's PoSt threads,
+/// without starving behind other programs (what keeps sealing off PoSt's cores is pausing it
+/// while PoSt runs; a higher value suits a machine that does nothing else).
+pub fn default_sealing_nice() -> i32 {
+    5
 }
 
 /// A configuration that cannot be used.

@@ -160,7 +160,9 @@ impl Db {
                 attempts INTEGER NOT NULL DEFAULT 0, retry_at INTEGER NOT NULL DEFAULT 0);
              CREATE TABLE IF NOT EXISTS log (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, epoch INTEGER NOT NULL, kind TEXT NOT NULL,
-                detail TEXT NOT NULL);",
+                detail TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS proof_times (
+                op TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, ms INTEGER NOT NULL);",
         )?;
         Ok(Db {
             conn: Mutex::new(conn),
@@ -308,4 +310,32 @@ impl Db {
         rows.reverse();
         Ok(rows)
     }
+
+    /// Records one measured duration of `op` (kept: the last [`TIMES_KEPT`] per op).
+    pub fn record_time(&self, op: &str, ms: u64) -> Result<(), DbError> {
+        let c = self.c();
+        c.execute(
+            "INSERT INTO proof_times (op, ms) VALUES (?1, ?2)",
+            params![op, ms as i64],
+        )?;
+        c.execute(
+            "DELETE FROM proof_times WHERE op = ?1 AND seq NOT IN \
+             (SELECT seq FROM proof_times WHERE op = ?1 ORDER BY seq DESC LIMIT ?2)",
+            params![op, TIMES_KEPT as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The recent durations of `op` in milliseconds, oldest first.
+    pub fn times(&self, op: &str) -> Result<Vec<u64>, DbError> {
+        let c = self.c();
+        let mut st = c.prepare("SELECT ms FROM proof_times WHERE op = ?1 ORDER BY seq")?;
+        let rows = st
+            .query_map([op], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().map(|v| v.max(0) as u64).collect())
+    }
 }
+
+/// Measured durations kept per operation.
+pub const TIMES_KEPT: usize = 8;

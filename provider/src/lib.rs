@@ -22,23 +22,30 @@
 //!   healthy ones and reports the rest as skipped; sectors whose files break before their fault
 //!   cutoff are declared faulty ahead of time, and declared recovered once their files are back.
 
+pub mod budget;
 pub mod config;
 pub mod db;
 pub mod metrics;
+pub mod os;
 pub mod pipeline;
+pub mod priority;
 pub mod scheduler;
+pub mod seal_prover;
 pub mod server;
 
 pub use config::ProviderConfig;
 
+use metrics::Timed;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use strata_chain_client::types::Epoch;
 use strata_chain_client::types::{Method, MinerId};
 use strata_chain_client::views::Constants;
 use strata_chain_client::{ChainApi, ChainError, KeyPair, Message};
-use strata_params::groth16_files::ParamsStore;
+use strata_params::groth16_files::{ParamsStore, ProofKind};
 use strata_params::ProofType;
+use strata_prover::warm::{ParamSource, ParamsCache};
 use thiserror::Error;
 
 /// Attempts at one step before a sector is parked in `failed`.
@@ -86,15 +93,38 @@ pub struct Provider {
     handles: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     sched: Mutex<scheduler::SchedState>,
     winning_busy: std::sync::atomic::AtomicBool,
+    /// PoSt parameters, loaded once and kept warm.
+    pub warm: ParamsCache,
+    /// What sealing gives way to.
+    pub gate: Arc<priority::ProvingGate>,
+    /// How the cores are split between PoSt and sealing.
+    pub plan: priority::CpuPlan,
+    sealing: Arc<rayon::ThreadPool>,
+    seal_prover: seal_prover::SealProver,
+    tight: Mutex<HashSet<&'static str>>,
+    probe: Mutex<Option<(std::time::Instant, f64)>>,
 }
 
 impl Provider {
-    /// Opens the provider in `home` with its configuration, chain access and worker key.
+    /// Opens the provider in `home` with its configuration, chain access and worker key; seal
+    /// proofs run in process (see [`Provider::open_with`]).
     pub async fn open(
         home: &Path,
         config: ProviderConfig,
         chain: Arc<dyn ChainApi>,
         worker: KeyPair,
+    ) -> Result<Arc<Provider>, ProviderError> {
+        Self::open_with(home, config, chain, worker, Default::default()).await
+    }
+
+    /// As [`Provider::open`], with seal proofs computed by `seal_prover` (the daemon and the
+    /// demo pass their own binary, so a seal proof can be stopped while PoSt is proven).
+    pub async fn open_with(
+        home: &Path,
+        config: ProviderConfig,
+        chain: Arc<dyn ChainApi>,
+        worker: KeyPair,
+        seal_prover: seal_prover::SealProver,
     ) -> Result<Arc<Provider>, ProviderError> {
         if worker.address() != config.worker {
             return Err(ProviderError::Other(format!(
@@ -125,7 +155,26 @@ impl Provider {
                 .clone()
                 .unwrap_or_else(ParamsStore::default_dir),
         );
-        Ok(Arc::new(Provider {
+        let plan = priority::CpuPlan::new(&os::allowed_cpus(), config.proving_threads);
+        let sealing = Arc::new(
+            priority::sealing_pool(&plan, config.sealing_nice).map_err(ProviderError::Other)?,
+        );
+        tracing::info!(
+            reserved = ?plan.reserved,
+            sealing = ?plan.sealing,
+            nice = config.sealing_nice,
+            ?seal_prover,
+            "proving has priority: PoSt on the main pool, sealing on its own"
+        );
+        let warm = ParamsCache::new(params.clone());
+        let provider = Arc::new(Provider {
+            warm,
+            gate: Default::default(),
+            plan,
+            sealing,
+            seal_prover,
+            tight: Mutex::new(HashSet::new()),
+            probe: Mutex::new(None),
             jobs: Arc::new(tokio::sync::Semaphore::new(config.max_parallel_jobs.max(1))),
             config,
             home: home.to_path_buf(),
@@ -141,7 +190,129 @@ impl Provider {
             handles: Mutex::new(Vec::new()),
             sched: Mutex::new(Default::default()),
             winning_busy: Default::default(),
-        }))
+        });
+        provider.check_budgets(0);
+        provider.warm_post_params();
+        Ok(provider)
+    }
+
+    /// Loads the PoSt parameters into memory in the background, so that no deadline pays for
+    /// reading and checking them.
+    fn warm_post_params(self: &Arc<Self>) {
+        let p = self.clone();
+        let h = tokio::task::spawn_blocking(move || {
+            for kind in [ProofKind::Window, ProofKind::Winning] {
+                match p.warm.params(kind, &p.proof_type) {
+                    Ok(_) => {
+                        tracing::info!(kind = kind.as_str(), "PoSt parameters loaded and kept warm")
+                    }
+                    Err(e) => {
+                        tracing::warn!(kind = kind.as_str(), %e, "PoSt parameters not loaded")
+                    }
+                }
+            }
+        });
+        self.handles
+            .lock()
+            .expect("handles")
+            .push(tokio::spawn(async move {
+                let _ = h.await;
+            }));
+    }
+
+    /// Records a measured duration (metrics and database) and re-checks the PoSt budgets.
+    pub fn measured(&self, op: Timed, ms: u64, head: Epoch) {
+        self.metrics.time(op, ms);
+        if let Err(e) = self.db.record_time(op.as_str(), ms) {
+            tracing::warn!(%e, "recording a duration failed");
+        }
+        if matches!(op, Timed::WindowPost | Timed::WinningPost) {
+            self.check_budgets(head);
+        }
+    }
+
+    /// The PoSt budgets against the measured times; warns (log and the provider's log table)
+    /// whenever one turns tight, and notes when it is comfortable again.
+    pub fn budgets(&self) -> Vec<budget::BudgetCheck> {
+        budget::post_budgets(&self.constants, &self.db, self.max_partitions())
+    }
+
+    fn check_budgets(&self, head: Epoch) {
+        for b in self.budgets() {
+            let mut tight = self.tight.lock().expect("tight");
+            if b.tight && tight.insert(b.op) {
+                tracing::warn!("proving budget tight: {}", b.describe());
+                let _ = self.db.log(head, "budget_tight", &b.describe());
+            } else if !b.tight && tight.remove(b.op) {
+                tracing::info!("proving budget ok again: {}", b.describe());
+                let _ = self.db.log(head, "budget_ok", &b.describe());
+            }
+        }
+    }
+
+    /// The share of the sealing cores sealing gets now ([`os::cpu_share`], re-probed at most
+    /// every 10 s).
+    pub fn cpu_share(&self) -> f64 {
+        let mut probe = self.probe.lock().expect("probe");
+        match *probe {
+            Some((at, share)) if at.elapsed() < std::time::Duration::from_secs(10) => share,
+            _ => {
+                let share = os::cpu_share(
+                    self.config.sealing_nice,
+                    &self.plan.sealing,
+                    std::time::Duration::from_millis(300),
+                );
+                *probe = Some((std::time::Instant::now(), share));
+                share
+            }
+        }
+    }
+
+    /// Partitions in the fullest deadline seen by the scheduler (at least 1).
+    fn max_partitions(&self) -> usize {
+        self.sched.lock().expect("sched").max_partitions().max(1)
+    }
+
+    /// The earliest start epoch this provider can promise a deal arriving at `head`: its
+    /// slowest recent seal and seal proof (or a load-scaled prior), the queue ahead, the seed
+    /// delay and the message epochs, with margin (see [`budget`]).
+    pub fn earliest_start(&self, head: Epoch) -> Epoch {
+        let slowdown = 1.0 / self.cpu_share();
+        let prior = |ms: u64| (ms as f64 * slowdown) as u64;
+        let seal_ms = budget::worst(&self.db, Timed::Seal)
+            .0
+            .unwrap_or_else(|| prior(budget::prior_seal_ms(&self.proof_type)));
+        let seal_proof_ms = budget::worst(&self.db, Timed::SealProof)
+            .0
+            .unwrap_or_else(|| {
+                let constraints = self
+                    .params
+                    .manifest()
+                    .ok()
+                    .and_then(|m| {
+                        m.entries.into_iter().find(|e| {
+                            e.kind == ProofKind::Porep
+                                && e.sector_size == self.proof_type.sector_size.bytes()
+                        })
+                    })
+                    .map_or(2_000_000, |e| e.constraints);
+                prior(budget::prior_seal_proof_ms(
+                    &self.proof_type,
+                    constraints,
+                    self.plan.sealing.len(),
+                ))
+            });
+        budget::earliest_start(
+            &self.constants,
+            head,
+            &budget::StartInputs {
+                seal_ms,
+                seal_proof_ms,
+                ahead: budget::queue_ahead(&self.db),
+                parallel: self.config.max_parallel_jobs.max(1),
+                min_delay: self.config.min_start_delay,
+            },
+        )
     }
 
     /// The miner id.

@@ -26,7 +26,7 @@ pub struct Metrics {
 }
 
 /// Which duration.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timed {
     /// Sealing (PC1 + PC2).
     Seal = 0,
@@ -39,6 +39,21 @@ pub enum Timed {
 }
 
 const TIMED: [&str; 4] = ["seal", "seal_proof", "window_post", "winning_post"];
+
+impl Timed {
+    /// Every timed operation.
+    pub const ALL: [Timed; 4] = [
+        Timed::Seal,
+        Timed::SealProof,
+        Timed::WindowPost,
+        Timed::WinningPost,
+    ];
+
+    /// The name in metrics, the database and messages.
+    pub fn as_str(self) -> &'static str {
+        TIMED[self as usize]
+    }
+}
 
 impl Metrics {
     /// Records a duration.

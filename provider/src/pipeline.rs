@@ -4,6 +4,8 @@
 
 use crate::db::{SectorRow, Step};
 use crate::metrics::{Metrics, Timed};
+use crate::priority::YieldToProving;
+use crate::seal_prover::SealProofRun;
 use crate::{Provider, MAX_ATTEMPTS};
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,7 +13,7 @@ use strata_chain_client::types::{Epoch, Method, RandomnessTag};
 use strata_chain_client::views::SectorStatus;
 use strata_chain_client::ErrorKind;
 use strata_primitives::serde_hex::parse_node;
-use strata_sealer::{seal, NoProgress, PieceInfo, PieceSource, SealConfig, SectorMeta};
+use strata_sealer::{seal, PieceInfo, PieceSource, SealConfig, SectorMeta};
 
 impl Provider {
     /// One round: pack new deals, then advance every sector whose retry time has come.
@@ -210,6 +212,7 @@ impl Provider {
         };
         let started = Instant::now();
         let d2 = dir.clone();
+        let (pool, gate) = (self.sealing.clone(), self.gate.clone());
         let meta = tokio::task::spawn_blocking(move || -> Result<SectorMeta, String> {
             if let Ok(m) = SectorMeta::load(&d2) {
                 if m.ticket == ticket {
@@ -218,30 +221,33 @@ impl Provider {
                 std::fs::remove_dir_all(&d2)
                     .map_err(|e| format!("removing a stale sector: {e}"))?;
             }
-            let mut readers = pieces
-                .iter()
-                .map(|(p, len)| {
-                    let f = std::fs::File::open(p)
-                        .map_err(|e| format!("piece {}: {e}", p.display()))?;
-                    Ok(PieceSource {
-                        reader: Box::new(std::io::BufReader::new(f)),
-                        len: *len,
+            // On the low-priority sealing pool, pausing at each progress point while a PoSt
+            // is being proven.
+            pool.install(|| {
+                let mut readers = pieces
+                    .iter()
+                    .map(|(p, len)| {
+                        let f = std::fs::File::open(p)
+                            .map_err(|e| format!("piece {}: {e}", p.display()))?;
+                        Ok(PieceSource {
+                            reader: Box::new(std::io::BufReader::new(f)),
+                            len: *len,
+                        })
                     })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            if cc_len > 0 {
-                use std::io::Read;
-                readers.push(PieceSource {
-                    reader: Box::new(std::io::repeat(0).take(cc_len)),
-                    len: cc_len,
-                });
-            }
-            seal(&cfg, readers, &d2, &NoProgress).map_err(|e| e.to_string())
+                    .collect::<Result<Vec<_>, String>>()?;
+                if cc_len > 0 {
+                    use std::io::Read;
+                    readers.push(PieceSource {
+                        reader: Box::new(std::io::repeat(0).take(cc_len)),
+                        len: cc_len,
+                    });
+                }
+                seal(&cfg, readers, &d2, &YieldToProving(&gate)).map_err(|e| e.to_string())
+            })
         })
         .await
         .map_err(|e| format!("seal job: {e}"))??;
-        self.metrics
-            .time(Timed::Seal, started.elapsed().as_millis() as u64);
+        self.measured(Timed::Seal, started.elapsed().as_millis() as u64, head);
         let infos: Vec<PieceInfo> = deals
             .iter()
             .map(|d| PieceInfo {
@@ -346,15 +352,27 @@ impl Provider {
             .map_err(|e| e.to_string())?;
         let dir = self.sector_dir(s.number);
         let params = self.params.clone();
+        let (gate, plan, nice) = (
+            self.gate.clone(),
+            self.plan.clone(),
+            self.config.sealing_nice,
+        );
+        let prover = self.seal_prover.clone();
         let started = Instant::now();
         let file = tokio::task::spawn_blocking(move || {
-            strata_prover::proof_file::prove_seal(&dir, &seed, &params)
+            prover.prove(&SealProofRun {
+                dir: &dir,
+                seed,
+                params: &params,
+                gate: &gate,
+                plan: &plan,
+                nice,
+            })
         })
         .await
-        .map_err(|e| format!("proof job: {e}"))?
-        .map_err(|e| e.to_string())?;
-        self.metrics
-            .time(Timed::SealProof, started.elapsed().as_millis() as u64);
+        .map_err(|e| format!("proof job: {e}"))??;
+        let head = self.chain.head().await.map_or(0, |h| h.epoch);
+        self.measured(Timed::SealProof, started.elapsed().as_millis() as u64, head);
         s.proofs = Some(file.proofs);
         self.advance(s, Step::ProveCommit)
     }

@@ -28,6 +28,13 @@ pub struct SchedState {
     declared: HashSet<(u64, Epoch)>,
 }
 
+impl SchedState {
+    /// Partitions with sectors in the fullest deadline seen.
+    pub fn max_partitions(&self) -> usize {
+        self.windows.values().map(|w| w.needed).max().unwrap_or(0)
+    }
+}
+
 #[derive(Default)]
 struct Window {
     open: Epoch,
@@ -237,11 +244,13 @@ impl Provider {
                 .filter(|n| !p.faulty.contains(n))
                 .collect();
             let dirs: Vec<PathBuf> = proving.iter().map(|n| self.sector_dir(*n)).collect();
-            let params = self.params.clone();
+            let params = self.warm.clone();
             let started = Instant::now();
             let r = if dirs.is_empty() {
                 Err("every sector in it is already faulty on chain".to_string())
             } else {
+                // Sealing pauses and the seal-proof process stops until this proof is done.
+                let _post = self.gate.post_begin();
                 tokio::task::spawn_blocking(move || {
                     strata_prover::proof_file::prove_window(&dirs, &randomness, &params)
                         .map_err(|e| e.to_string())
@@ -251,8 +260,11 @@ impl Provider {
             };
             let (proof, skipped) = match r {
                 Ok(f) => {
-                    self.metrics
-                        .time(Timed::WindowPost, started.elapsed().as_millis() as u64);
+                    self.measured(
+                        Timed::WindowPost,
+                        started.elapsed().as_millis() as u64,
+                        head,
+                    );
                     if let strata_prover::proof_file::PublicData::Window { faulty, .. } = &f.public
                     {
                         for x in faulty {
@@ -405,18 +417,23 @@ impl Provider {
                 Err(e) => return tracing::warn!(%e, "WinningPoSt randomness not verified"),
             }
             let dirs: Vec<PathBuf> = t.sectors.iter().map(|n| self.sector_dir(*n)).collect();
-            let params = self.params.clone();
+            let params = self.warm.clone();
             let started = Instant::now();
+            let post = self.gate.post_begin();
             let r = tokio::task::spawn_blocking(move || {
                 strata_prover::proof_file::prove_winning(&dirs, &t.randomness, &params)
                     .map_err(|e| e.to_string())
             })
             .await
             .unwrap_or_else(|e| Err(e.to_string()));
+            drop(post);
             match r {
                 Ok(f) => {
-                    self.metrics
-                        .time(Timed::WinningPost, started.elapsed().as_millis() as u64);
+                    self.measured(
+                        Timed::WinningPost,
+                        started.elapsed().as_millis() as u64,
+                        head,
+                    );
                     match self
                         .send(Method::SubmitWinningPost {
                             miner: self.miner(),

@@ -31,6 +31,7 @@ pub fn router(p: Arc<Provider>) -> Router {
         .route("/deals/{id}/data", get(retrieve))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
+        .route("/ask", get(ask))
         .with_state(p)
 }
 
@@ -300,7 +301,49 @@ async fn metrics(State(p): State<Arc<Provider>>) -> String {
             m.sectors.faulty as f64,
         ));
     }
+    // Each gauge's samples together (one TYPE line per name).
+    let budgets = p.budgets();
+    for (name, value) in [
+        (
+            "strata_proof_budget_seconds",
+            &(|b: &crate::budget::BudgetCheck| b.budget_ms as f64 / 1000.0)
+                as &dyn Fn(&crate::budget::BudgetCheck) -> f64,
+        ),
+        ("strata_proof_measured_seconds", &|b| {
+            b.measured_ms.map_or(f64::NAN, |m| m as f64 / 1000.0)
+        }),
+        ("strata_proof_budget_tight", &|b| {
+            f64::from(u8::from(b.tight))
+        }),
+    ] {
+        for b in &budgets {
+            g.push((name.into(), format!("op=\"{}\"", b.op), value(b)));
+        }
+    }
     p.metrics.render(&g)
+}
+
+/// The provider's terms now (Boost's storage ask): price floor, sector size, and the earliest
+/// start epoch it would accept for a deal arriving at the current head.
+async fn ask(State(p): State<Arc<Provider>>) -> Result<Json<Value>, Reject> {
+    let head = p
+        .chain
+        .head()
+        .await
+        .map_err(|e| {
+            reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("chain unreachable: {e}"),
+            )
+        })?
+        .epoch;
+    Ok(Json(json!({
+        "miner": p.miner(),
+        "head": head,
+        "earliest_start_epoch": p.earliest_start_now(head).await,
+        "min_price_per_epoch": p.config.min_price_per_epoch,
+        "sector_size": p.proof_type.sector_size.bytes(),
+    })))
 }
 
 async fn status(State(p): State<Arc<Provider>>) -> Json<Value> {
@@ -312,9 +355,20 @@ async fn status(State(p): State<Arc<Provider>>) -> Json<Value> {
 }
 
 impl Provider {
+    /// [`Provider::earliest_start`] off the async threads (it may probe the CPU for 300 ms).
+    pub async fn earliest_start_now(
+        self: &Arc<Self>,
+        head: strata_chain_client::types::Epoch,
+    ) -> strata_chain_client::types::Epoch {
+        let p = self.clone();
+        tokio::task::spawn_blocking(move || p.earliest_start(head))
+            .await
+            .unwrap_or(head + self.config.min_start_delay)
+    }
+
     /// Checks a proposal before taking its data: addressed here, signed by its client, priced
     /// at or above the ask, starting late enough to seal and prove, fitting a sector.
-    pub async fn check_proposal(&self, sp: &SignedProposal) -> Result<(), String> {
+    pub async fn check_proposal(self: &Arc<Self>, sp: &SignedProposal) -> Result<(), String> {
         let p = &sp.proposal;
         if p.provider != self.miner() {
             return Err(format!(
@@ -346,11 +400,14 @@ impl Provider {
             .await
             .map_err(|e| format!("chain unreachable: {e}"))?
             .epoch;
-        if p.start_epoch < head + self.config.min_start_delay {
+        let earliest = self.earliest_start_now(head).await;
+        if p.start_epoch < earliest {
             return Err(format!(
-                "start epoch {} is too soon: sealing and proving need until at least epoch {}",
+                "start epoch {} is too soon: earliest acceptable start epoch is {earliest} \
+                 (this provider's measured sealing and proving time, {} sectors or deals queued \
+                 ahead, the seed delay and a margin, from head {head})",
                 p.start_epoch,
-                head + self.config.min_start_delay
+                crate::budget::queue_ahead(&self.db)
             ));
         }
         Ok(())

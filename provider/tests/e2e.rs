@@ -21,6 +21,10 @@ fn genesis() -> Genesis {
     g.constants.min_sector_lifetime = 900;
     // Deals of 150 epochs, so the test's proposals stay short (the preset's minimum is 180 days).
     g.constants.min_deal_duration = 150;
+    // The test steps epochs itself, so an epoch lasts as long as the test takes; 30 s epochs tell
+    // the provider's intake (which turns measured wall time into epochs) that 50 epochs are
+    // plenty to seal and prove a 2 KiB sector.
+    g.constants.block_time_ms = 30_000;
     g
 }
 
@@ -141,6 +145,8 @@ impl World {
             params_dir: Some(store.dir().to_path_buf()),
             parent_cache: None,
             winning_min_interval: 100,
+            proving_threads: strata_provider::config::default_proving_threads(),
+            sealing_nice: strata_provider::config::default_sealing_nice(),
         };
         let provider = Provider::open(
             home.path(),
