@@ -24,12 +24,15 @@ impl ParamSource for ParamsStore {
     }
 }
 
+/// Loaded parameters by (kind, proof type id).
+type Loaded = HashMap<(ProofKind, u64), Arc<LoadedParams>>;
+
 /// Parameters loaded once per (kind, proof type) and shared by every later proof. Failures are
 /// not cached: a file put in place later is picked up at the next call.
 #[derive(Clone)]
 pub struct ParamsCache {
     store: ParamsStore,
-    loaded: Arc<Mutex<HashMap<(ProofKind, u64), Arc<LoadedParams>>>>,
+    loaded: Arc<Mutex<Loaded>>,
 }
 
 impl ParamsCache {

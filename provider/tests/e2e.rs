@@ -253,7 +253,29 @@ async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
     let r = w.upload(&data, 50, true).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("CommP mismatch"));
+    // Too early a start is refused at intake, naming the earliest epoch the provider can meet;
+    // its ask says the same, and one epoch before it is still refused.
+    let head = w.chain.head_now().epoch;
+    let ask: serde_json::Value = reqwest::get(format!("{}/ask", w.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let earliest = ask["earliest_start_epoch"].as_i64().unwrap();
+    assert!(earliest > head + 5, "{ask}");
     let r = w.upload(&data, 5, false).await;
+    assert_eq!(r.status(), 422);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("too soon"), "{text}");
+    let named: i64 = text
+        .split("earliest acceptable start epoch is ")
+        .nth(1)
+        .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no earliest epoch in {text}"));
+    assert_eq!(named, earliest, "{text}");
+    let r = w.upload(&data, earliest - head - 1, false).await;
     assert!(r.text().await.unwrap().contains("too soon"));
     assert!(w.provider.db.deals().unwrap().is_empty());
     assert_eq!(

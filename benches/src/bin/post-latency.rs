@@ -110,8 +110,8 @@ fn main() {
     warm.params(ProofKind::Window, &pt).unwrap();
     warm.params(ProofKind::Winning, &pt).unwrap();
     // One proof of each untimed: first-use costs (blank-circuit digests) are paid at start.
-    prove_window(&[dir.clone()], &[0; 32], &warm).unwrap();
-    prove_winning(&[dir.clone()], &[0; 32], &warm).unwrap();
+    prove_window(std::slice::from_ref(&dir), &[0; 32], &warm).unwrap();
+    prove_winning(std::slice::from_ref(&dir), &[0; 32], &warm).unwrap();
 
     measure("idle", &pt, &dir, &warm, rounds, None);
 

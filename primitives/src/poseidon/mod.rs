@@ -16,7 +16,7 @@
 //!      partial round backwards leaves `2t − 1` multiplications per partial round instead of `t²`,
 //!      and one dense "pre-sparse" matrix in the last full round of the first half.
 //!
-//! The tests check both against each other on random inputs and against `../shared/vectors`.
+//! The tests check both against each other on random inputs and against the vendored vectors in `primitives/testdata/poseidon.jsonl`.
 
 mod grain;
 pub mod matrix;
