@@ -24,8 +24,9 @@ pub struct DealRequest<'a> {
     pub price_per_epoch: Token,
     /// Epochs stored; `None`: the chain's minimum deal duration.
     pub duration: Option<i64>,
-    /// Epochs from now until the deal starts.
-    pub start_in: i64,
+    /// Epochs from now until the deal starts; `None`: the earliest start the provider's ask
+    /// names now, plus [`ASK_SLACK`] epochs for the upload.
+    pub start_in: Option<i64>,
     /// Provider collateral asked for; `None`: the chain's minimum for this piece plus 10%.
     pub provider_collateral: Option<Token>,
     /// Verified (DataCap) deal.
@@ -89,6 +90,10 @@ pub async fn make_deal(
     }
     let head = chain.head().await.map_err(e)?;
     let (network, head) = (head.network, head.epoch);
+    let start_in = match r.start_in {
+        Some(n) => n,
+        None => ask_earliest(&miner.deal_endpoint).await? - head + ASK_SLACK,
+    };
     let net = chain.network().await.map_err(e)?;
     let duration = r.duration.unwrap_or(net.constants.min_deal_duration);
     let provider_collateral = r
@@ -100,8 +105,8 @@ pub async fn make_deal(
         piece_size: info.padded_size,
         client: client.address(),
         provider: r.miner,
-        start_epoch: head + r.start_in,
-        end_epoch: head + r.start_in + duration,
+        start_epoch: head + start_in,
+        end_epoch: head + start_in + duration,
         price_per_epoch: r.price_per_epoch,
         provider_collateral,
         client_collateral: Token::ZERO,
@@ -280,9 +285,10 @@ pub struct DealArgs {
     /// Epochs to store the data [default: the chain's minimum deal duration, 180 days].
     #[arg(long)]
     duration: Option<i64>,
-    /// Epochs from now until the deal starts (time for the provider to seal and prove).
-    #[arg(long, default_value_t = 100)]
-    start_in: i64,
+    /// Epochs from now until the deal starts (time for the provider to seal and prove)
+    /// [default: the earliest start the provider's ask names now, plus a few epochs].
+    #[arg(long)]
+    start_in: Option<i64>,
     /// Collateral the provider locks (burnt if it fails the deal) [default: the chain's minimum
     /// for the piece, plus 10%].
     #[arg(long)]
@@ -315,6 +321,25 @@ fn show_deal(d: &DealInfo) -> String {
         d.paid,
         d.sector
     )
+}
+
+/// Epochs added to the provider's earliest start when the client lets the provider choose.
+pub const ASK_SLACK: i64 = 10;
+
+/// The earliest start epoch the provider at `endpoint` accepts now (its `GET /ask`).
+pub async fn ask_earliest(endpoint: &str) -> Result<i64> {
+    let url = format!("{}/ask", endpoint.trim_end_matches('/'));
+    let ask: serde_json::Value = reqwest::get(&url)
+        .await
+        .with_context(|| format!("the provider at {endpoint} is unreachable"))?
+        .error_for_status()
+        .with_context(|| format!("the provider at {endpoint} refused its ask"))?
+        .json()
+        .await
+        .with_context(|| format!("the provider at {endpoint} sent a malformed ask"))?;
+    ask["earliest_start_epoch"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("the provider at {endpoint} names no earliest start epoch"))
 }
 
 pub fn deal(a: DealArgs) -> Result<()> {

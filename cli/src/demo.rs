@@ -327,7 +327,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
             miner,
             price_per_epoch: Token(Token::whole(1).0 / 1000),
             duration: None,
-            start_in,
+            start_in: Some(start_in),
             provider_collateral: Some(Token::whole(1)),
             verified: false,
         },

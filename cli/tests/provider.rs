@@ -130,9 +130,8 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         "--price-per-epoch",
         "1000000atto",
         // No --duration or --provider-collateral: the chain's minimums (180 days; 1% of supply
-        // by power share, plus 10%).
-        "--start-in",
-        "150",
+        // by power share, plus 10%). No --start-in: the provider's ask names the earliest start
+        // it can meet on this machine as loaded now.
         "--from",
         "client",
     ];

@@ -75,9 +75,15 @@ fn prove_in_child(exe: &Path, run: &SealProofRun) -> Result<ProofFile, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     os::lower_child(&mut cmd, run.nice, run.plan.sealing.clone());
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("starting the seal prover {}: {e}", exe.display()))?;
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            // A binary replaced or removed under a running daemon must not cost the sector:
+            // prove in process (not pausable, but started only when no PoSt runs).
+            tracing::warn!(exe = %exe.display(), %e, "cannot start the seal prover; proving in process");
+            return SealProver::InProcess.prove(run);
+        }
+    };
     let pid = child.id();
     run.gate.add_child(pid);
     // Drain stderr on its own thread so a chatty child never blocks on a full pipe.
@@ -112,5 +118,81 @@ fn prove_in_child(exe: &Path, run: &SealProofRun) -> Result<ProofFile, String> {
             Ok(file)
         }
         _ => Err("the seal prover's output is not this sector's seal proof for this seed".into()),
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn sealed_sector(dir: &Path) {
+        use std::io::Read;
+        let pt =
+            strata_params::ProofType::for_size(strata_primitives::sizes::SectorSize::KIB2).unwrap();
+        let len = 2048 / 128 * 127;
+        strata_sealer::seal(
+            &strata_sealer::SealConfig {
+                proof_type: pt,
+                prover_id: 1000,
+                sector_number: 1,
+                ticket: [3; 32],
+                parent_cache_dir: dir.join("parents"),
+            },
+            vec![strata_sealer::PieceSource {
+                reader: Box::new(std::io::repeat(0).take(len)),
+                len,
+            }],
+            &dir.join("sector"),
+            &strata_sealer::NoProgress,
+        )
+        .unwrap();
+    }
+
+    fn script(dir: &Path, body: &str) -> PathBuf {
+        let p = dir.join("prover.sh");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    fn run_with(exe: PathBuf, dir: &Path) -> Result<ProofFile, String> {
+        let params = ParamsStore::new(dir.join("params"));
+        let gate = Arc::new(ProvingGate::default());
+        let plan = CpuPlan::new(&[0], 0);
+        SealProver::Child(exe).prove(&SealProofRun {
+            dir: &dir.join("sector"),
+            seed: [9; 32],
+            params: &params,
+            gate: &gate,
+            plan: &plan,
+            nice: 5,
+        })
+    }
+
+    #[test]
+    fn a_failing_prover_process_is_an_error_naming_its_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        sealed_sector(tmp.path());
+        let exe = script(
+            tmp.path(),
+            "echo 'parameters missing for porep' >&2; exit 3",
+        );
+        let err = run_with(exe, tmp.path()).unwrap_err();
+        assert!(err.contains("parameters missing for porep"), "{err}");
+        assert!(err.contains('3'), "{err}");
+    }
+
+    #[test]
+    fn garbage_output_from_the_prover_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        sealed_sector(tmp.path());
+        // Writes to the path after --out (argument 7: prove seal DIR --seed S --out FILE).
+        let exe = script(
+            tmp.path(),
+            "echo '{\"format\":\"nonsense\",\"version\":1}' > \"$7\"",
+        );
+        let err = run_with(exe, tmp.path()).unwrap_err();
+        assert!(err.contains("output") && err.contains("nonsense"), "{err}");
     }
 }
