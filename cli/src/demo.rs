@@ -386,6 +386,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
     ));
     d.collateral().await?;
 
+    // A second sector, committed capacity, sealed and proven while the deadlines go on: its
+    // seal-proof process is stopped whenever a PoSt is being proven.
+    let cc = provider.db.next_sector_number()?;
+    provider.db.new_sector(cc, &[])?;
+    d.say(&format!("committed-capacity sector {cc} queued: it is sealed and its seal proof runs while the deadlines below are proven"));
+
     // A fault: the sealed replica disappears.
     let sealed = strata_sealer::SectorPaths::new(&provider.sector_dir(1)).sealed();
     let aside = sealed.with_extension("moved-away");
@@ -432,6 +438,17 @@ async fn demo(args: DemoArgs) -> Result<()> {
     })
     .await?;
     d.ok("recovery declared and proven: sector 1 active again");
+    d.collateral().await?;
+    d.until("the committed-capacity sector", 900, |ch, _| async move {
+        ch.sector(miner, cc)
+            .await
+            .is_ok_and(|s| s.status == SectorStatus::Active)
+    })
+    .await?;
+    d.ok(&format!(
+        "committed-capacity sector {cc} sealed and proven meanwhile (its seal-proof process was paused {} times for PoSt)",
+        provider.gate.pauses()
+    ));
     d.collateral().await?;
 
     // Retrieval and the audit.

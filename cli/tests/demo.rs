@@ -41,6 +41,7 @@ fn demo_runs_the_whole_life_of_a_sector_while_every_core_is_busy() {
         "faulty on chain",
         "fault fee charged",
         "active again",
+        "sealed and proven meanwhile",
         "identical to the sample",
         "all valid",
         "no WindowPoSt window missed",
