@@ -189,6 +189,23 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
     });
     let audit = env.json(&["audit", "miner", "m1000"]);
     assert_eq!(audit["seal"], 1);
+    // The daemon timed its proofs; `miner info` sets them against the deadline budgets.
+    let info = env.json(&["miner", "info"]);
+    let window = &info["budgets"][0];
+    assert_eq!(window["op"], "window_post", "{info}");
+    assert!(window["samples"].as_u64().unwrap() >= 1, "{info}");
+    assert!(window["measured_ms"].as_u64().unwrap() > 0, "{info}");
+    assert_eq!(window["budget_ms"], 6000, "{info}");
+    assert!(
+        !info["times_ms"]["seal_proof"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{info}"
+    );
+    assert!(env
+        .ok(&["miner", "info"])
+        .contains("WindowPoSt: slowest of"));
     assert_eq!(audit["invalid"].as_array().unwrap().len(), 0);
     let checked = audit["seal"].as_u64().unwrap()
         + audit["window"].as_u64().unwrap()
