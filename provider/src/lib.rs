@@ -18,6 +18,11 @@
 //! - **Failures are visible and bounded**: the step, the error, the attempt count and the epoch of
 //!   the next retry are stored; retries back off exponentially (in epochs); after
 //!   [`MAX_ATTEMPTS`] the sector parks in `failed` with its last error instead of looping.
+//! - **Proving has priority over sealing** ([`priority`]): PoSt keeps the main rayon pool and
+//!   its parameters warm; sealing runs on a low-priority pool off the reserved cores and pauses
+//!   while a PoSt runs; the seal proof is a child process stopped during PoSt. Every proof is
+//!   timed ([`budget`]): deadlines too tight for the measured times are warned about, and deal
+//!   intake refuses starts sooner than the measured sealing and proving allow.
 //! - **One bad sector never costs a deadline**: WindowPoSt checks each sector's files, proves the
 //!   healthy ones and reports the rest as skipped; sectors whose files break before their fault
 //!   cutoff are declared faulty ahead of time, and declared recovered once their files are back.
