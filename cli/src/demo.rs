@@ -313,7 +313,10 @@ async fn demo(args: DemoArgs) -> Result<()> {
     // The start the provider itself says it can meet now (its measured or estimated sealing and
     // proving time on this machine as loaded), plus a few epochs for the upload.
     let head = chain.head_now().epoch;
-    let earliest = provider.earliest_start_now(head).await;
+    let earliest = provider
+        .earliest_start_now(head)
+        .await
+        .map_err(|e| anyhow!(e))?;
     d.say(&format!(
         "the provider can start a deal at epoch {earliest} at the earliest (sealing gets {:.0}% of its cores now)",
         provider.cpu_share() * 100.0

@@ -236,12 +236,13 @@ impl Provider {
         }
     }
 
-    /// The PoSt budgets against the measured times; warns (log and the provider's log table)
-    /// whenever one turns tight, and notes when it is comfortable again.
+    /// The PoSt budgets against the measured times (for `/metrics` and the demo).
     pub fn budgets(&self) -> Vec<budget::BudgetCheck> {
         budget::post_budgets(&self.constants, &self.db, self.max_partitions())
     }
 
+    /// Warns (log and the provider's log table) whenever a budget turns tight, and notes when
+    /// it is comfortable again; each change is reported once.
     fn check_budgets(&self, head: Epoch) {
         for b in self.budgets() {
             let mut tight = self.tight.lock().expect("tight");

@@ -340,7 +340,10 @@ async fn ask(State(p): State<Arc<Provider>>) -> Result<Json<Value>, Reject> {
     Ok(Json(json!({
         "miner": p.miner(),
         "head": head,
-        "earliest_start_epoch": p.earliest_start_now(head).await,
+        "earliest_start_epoch": p
+            .earliest_start_now(head)
+            .await
+            .map_err(|e| reject(StatusCode::INTERNAL_SERVER_ERROR, e))?,
         "min_price_per_epoch": p.config.min_price_per_epoch,
         "sector_size": p.proof_type.sector_size.bytes(),
     })))
@@ -359,11 +362,12 @@ impl Provider {
     pub async fn earliest_start_now(
         self: &Arc<Self>,
         head: strata_chain_client::types::Epoch,
-    ) -> strata_chain_client::types::Epoch {
+    ) -> Result<strata_chain_client::types::Epoch, String> {
+        // No guess on failure: a floor could promise a start the provider cannot meet.
         let p = self.clone();
         tokio::task::spawn_blocking(move || p.earliest_start(head))
             .await
-            .unwrap_or(head + self.config.min_start_delay)
+            .map_err(|e| format!("estimating the earliest start failed: {e}"))
     }
 
     /// Checks a proposal before taking its data: addressed here, signed by its client, priced
@@ -400,7 +404,7 @@ impl Provider {
             .await
             .map_err(|e| format!("chain unreachable: {e}"))?
             .epoch;
-        let earliest = self.earliest_start_now(head).await;
+        let earliest = self.earliest_start_now(head).await?;
         if p.start_epoch < earliest {
             return Err(format!(
                 "start epoch {} is too soon: earliest acceptable start epoch is {earliest} \
