@@ -8,6 +8,7 @@ use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
 use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
+use crate::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
 use crate::views::*;
 use strata_primitives::node::Node;
 
@@ -48,6 +49,14 @@ pub mod methods {
     pub const WINNING: &str = "chain_winning";
     /// `{message}` → message id
     pub const SUBMIT: &str = "chain_submit";
+    /// `{}` → [`crate::permanent::EndowmentInfo`]
+    pub const ENDOWMENT: &str = "chain_endowment";
+    /// `{}` → `[PermanentPieceInfo]`
+    pub const PERMANENT_PIECES: &str = "chain_permanent_pieces";
+    /// `{id}` → [`crate::permanent::PermanentPieceInfo`]
+    pub const PERMANENT_PIECE: &str = "chain_permanent_piece";
+    /// `{piece_size, replicas}` → [`crate::permanent::PermanentQuote`]
+    pub const PERMANENT_QUOTE: &str = "chain_permanent_quote";
     /// `{epochs}` → [`super::Head`] (manual devnets only)
     pub const STEP: &str = "devnet_step";
 }
@@ -118,6 +127,18 @@ pub trait ChainApi: Send + Sync {
     async fn receipt(&self, id: String) -> Result<Receipt, ChainError>;
     /// Open WinningPoSt tickets of a miner.
     async fn winning(&self, miner: MinerId) -> Result<Vec<WinningTicket>, ChainError>;
+    /// The permanent-storage endowment: pool, obligations, replicas.
+    async fn endowment(&self) -> Result<EndowmentInfo, ChainError>;
+    /// Every permanent piece, in weave order.
+    async fn permanent_pieces(&self) -> Result<Vec<PermanentPieceInfo>, ChainError>;
+    /// One permanent piece.
+    async fn permanent_piece(&self, id: u64) -> Result<PermanentPieceInfo, ChainError>;
+    /// What storing `piece_size` padded bytes on `replicas` miners for ever costs now.
+    async fn permanent_quote(
+        &self,
+        piece_size: u64,
+        replicas: u64,
+    ) -> Result<PermanentQuote, ChainError>;
     /// Submits a signed message; returns its id once checked and accepted for the next epoch.
     async fn submit(&self, message: SignedMessage) -> Result<String, ChainError>;
     /// Applies `epochs` epochs now (devnets started in manual mode only).

@@ -12,6 +12,7 @@ pub mod error;
 pub mod keys;
 pub mod keystore;
 pub mod message;
+pub mod permanent;
 pub mod rpc_client;
 pub mod token;
 pub mod types;

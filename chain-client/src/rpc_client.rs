@@ -7,6 +7,7 @@ use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
 use crate::types::{DealId, Epoch, MinerId};
+use crate::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
 use crate::views::*;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -154,6 +155,26 @@ impl ChainApi for RpcClient {
     }
     async fn winning(&self, miner: MinerId) -> Result<Vec<WinningTicket>, ChainError> {
         self.call(methods::WINNING, json!({ "miner": miner })).await
+    }
+    async fn endowment(&self) -> Result<EndowmentInfo, ChainError> {
+        self.call(methods::ENDOWMENT, json!({})).await
+    }
+    async fn permanent_pieces(&self) -> Result<Vec<PermanentPieceInfo>, ChainError> {
+        self.call(methods::PERMANENT_PIECES, json!({})).await
+    }
+    async fn permanent_piece(&self, id: u64) -> Result<PermanentPieceInfo, ChainError> {
+        self.call(methods::PERMANENT_PIECE, json!({ "id": id })).await
+    }
+    async fn permanent_quote(
+        &self,
+        piece_size: u64,
+        replicas: u64,
+    ) -> Result<PermanentQuote, ChainError> {
+        self.call(
+            methods::PERMANENT_QUOTE,
+            json!({ "piece_size": piece_size, "replicas": replicas }),
+        )
+        .await
     }
     async fn submit(&self, message: SignedMessage) -> Result<String, ChainError> {
         self.call(methods::SUBMIT, json!({ "message": message }))

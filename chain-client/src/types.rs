@@ -42,6 +42,8 @@ pub enum RandomnessTag {
     Election,
     /// A new miner's proving-period offset.
     ProvingOffset,
+    /// The recall chunk of the permanent weave an epoch's winner must show.
+    Recall,
 }
 
 impl RandomnessTag {
@@ -54,6 +56,7 @@ impl RandomnessTag {
             RandomnessTag::WindowPost => 4,
             RandomnessTag::Election => 5,
             RandomnessTag::ProvingOffset => 6,
+            RandomnessTag::Recall => 7,
         }
     }
 }
@@ -244,6 +247,10 @@ pub enum Method {
         epoch: Epoch,
         /// The proof, hex.
         proof: String,
+        /// The recall proof of the ticket's recall target (without it, or with an invalid
+        /// one, the permanent-storage share of the reward is not paid).
+        #[serde(default)]
+        recall: Option<crate::permanent::RecallProof>,
     },
     /// Declares sectors faulty ahead of their deadline (before the fault cutoff).
     DeclareFaults {
@@ -287,6 +294,31 @@ pub enum Method {
         to: Address,
         /// Bytes of DataCap.
         bytes: u64,
+    },
+    /// Pays once for permanent storage of a piece on `replicas` distinct miners: the quote's
+    /// total is taken from the sender's balance (refused if above `max_fee`), its upfront share
+    /// held for the replicas' first activations, the rest put into the endowment.
+    StorePermanent {
+        /// The piece's CommP.
+        #[serde(with = "serde_hex::node")]
+        piece_cid: Node,
+        /// Its padded size.
+        piece_size: u64,
+        /// Replicas wanted (distinct miners).
+        replicas: u64,
+        /// The most the sender will pay (the quote may have moved).
+        max_fee: Token,
+    },
+    /// Claims an open replica slot of a permanent piece for a miner (its worker or owner
+    /// sends it): a deal is created that the miner must activate (prove-commit a sector holding
+    /// the piece) by `start_epoch`; the minimum provider collateral is locked from its escrow.
+    ClaimReplica {
+        /// The miner.
+        miner: MinerId,
+        /// The permanent piece.
+        piece: u64,
+        /// The latest activation (≤ now + `max_claim_days`).
+        start_epoch: Epoch,
     },
     /// Publishes client-signed deals (sent by the provider's worker or owner).
     PublishDeals {

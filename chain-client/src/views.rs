@@ -77,6 +77,16 @@ pub struct Constants {
     /// A verified deal's term_max = term_min + this (Filecoin's market allocation term buffer:
     /// 90 days).
     pub verified_deal_term_buffer: i64,
+    /// Permanent storage: the endowment's prices and shares, the recall chunk.
+    #[serde(default)]
+    pub permanent: crate::permanent::PermanentConstants,
+}
+
+impl Constants {
+    /// Epochs in a year (365 days).
+    pub fn epochs_per_year(&self) -> i64 {
+        365 * self.epochs_per_day.max(1)
+    }
 }
 
 /// The chain head.
@@ -374,6 +384,19 @@ pub struct DealInfo {
     /// A verified deal's term limits (`None` for an unverified deal).
     #[serde(default)]
     pub verified_term: Option<VerifiedTerm>,
+    /// For a permanent replica: the piece and slot it stores (its proposal is made by the
+    /// chain: no price, no end — it lives as long as its sector).
+    #[serde(default)]
+    pub permanent: Option<ReplicaRef>,
+}
+
+/// A permanent piece's replica slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReplicaRef {
+    /// The permanent piece.
+    pub piece: u64,
+    /// The slot.
+    pub slot: u64,
 }
 
 /// A holder of tokens whose balance an event changes.
@@ -404,6 +427,10 @@ pub enum Pot {
     Burn,
     /// A miner's fee debt (not tokens; recorded when a penalty could not be paid).
     FeeDebt(MinerId),
+    /// The permanent-storage endowment.
+    Endowment,
+    /// Upfront shares of permanent fees, held until each replica first activates.
+    EndowmentUpfront,
 }
 
 impl Pot {
@@ -416,7 +443,7 @@ impl Pot {
             | MinerEscrow(m) | MinerEscrowLocked(m) | FeeDebt(m) => {
                 Some(crate::types::miner_name(*m))
             }
-            Mint | Burn => None,
+            Mint | Burn | Endowment | EndowmentUpfront => None,
         }
     }
 }
@@ -474,6 +501,9 @@ pub struct ProofRecord {
     /// The randomness behind the proof's public inputs: an auditor re-derives each value from
     /// the verified beacon entry of its epoch and checks the proof used exactly it.
     pub draws: Vec<Draw>,
+    /// A WinningPoSt's recall proof, with what it was checked against.
+    #[serde(default)]
+    pub recall: Option<crate::permanent::RecallRecord>,
 }
 
 /// One value drawn from the beacon: which purpose, epoch and drawer, and the value.
@@ -508,4 +538,8 @@ pub struct WinningTicket {
     pub reward: Token,
     /// Whether it was claimed.
     pub claimed: bool,
+    /// The recall chunk the winner must show for the reward's permanent-storage share (none
+    /// while the weave is empty).
+    #[serde(default)]
+    pub recall: Option<crate::permanent::RecallTarget>,
 }

@@ -112,6 +112,8 @@ pub fn devnet_constants() -> Constants {
     c.baseline_power = 512 << 20;
     c.initial_epoch_reward = Token::whole(100);
     c.initial_pledge_max_per_byte = Token(Token::whole(10).0 / 2048);
+    // Devnet pieces are KiB, not GiB: a 512-byte recall chunk keeps the proof a real path.
+    c.permanent.recall_chunk_bytes = 512;
     c
 }
 
@@ -166,6 +168,7 @@ fn scaled(
         min_verified_deal_term: 180 * day,
         max_verified_deal_term: 5 * 365 * day,
         verified_deal_term_buffer: 90 * day,
+        permanent: Default::default(),
     }
 }
 
@@ -294,6 +297,7 @@ impl Genesis {
                  verified_deal_term_buffer ≥ 0",
             );
         }
+        c.permanent.check().map_err(GenesisError::Invalid)?;
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
             if !seen.insert(a.address) {

@@ -31,12 +31,12 @@ pub fn mul_div(a: u128, b: u128, d: u128) -> u128 {
     }
 }
 
-const ONE_Q64: u128 = 1 << 64;
+pub(crate) const ONE_Q64: u128 = 1 << 64;
 /// ln 2 · 2^64.
 const LN2_Q64: u128 = 0xB172_17F7_D1CF_79AB;
 
 /// e^(−x) for `x` in Q64 (x < 1), by its Taylor series in integers.
-fn exp_neg_q64(x: u128) -> u128 {
+pub(crate) fn exp_neg_q64(x: u128) -> u128 {
     let mut sum = ONE_Q64 as i128;
     let mut term = ONE_Q64;
     for k in 1..40u128 {
@@ -54,7 +54,7 @@ fn exp_neg_q64(x: u128) -> u128 {
 }
 
 /// `f^k` in Q64 for `f < 1` (Q64), by squaring.
-fn pow_q64(mut f: u128, mut k: u64) -> u128 {
+pub(crate) fn pow_q64(mut f: u128, mut k: u64) -> u128 {
     let mut acc = ONE_Q64;
     while k > 0 {
         if k & 1 == 1 {

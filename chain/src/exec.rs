@@ -133,9 +133,29 @@ fn dispatch(
             miner: id,
             epoch,
             proof,
+            recall,
         } => {
-            rewards::submit(s, ctx, now, from, id, epoch, &proof)?;
-            nothing
+            let paid = rewards::submit(s, ctx, now, from, id, epoch, &proof, recall.as_ref())?;
+            Ok(json!({ "reward": paid.reward, "recall_share": paid.recall_share }))
+        }
+        Method::StorePermanent {
+            piece_cid,
+            piece_size,
+            replicas,
+            max_fee,
+        } => {
+            let (piece, q) = crate::permanent::store(
+                s, ctx, now, from, piece_cid, piece_size, replicas, max_fee,
+            )?;
+            Ok(json!({ "piece": piece, "quote": q }))
+        }
+        Method::ClaimReplica {
+            miner: id,
+            piece,
+            start_epoch,
+        } => {
+            let deal = crate::permanent::claim(s, ctx, now, from, id, piece, start_epoch)?;
+            Ok(json!({ "deal": deal }))
         }
         Method::DeclareFaults { miner: id, sectors } => {
             proving::declare_faults(s, ctx, now, from, id, &sectors)?;
@@ -187,6 +207,7 @@ pub fn end_epoch(state: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainEr
     market::cron(state, ctx, now)?;
     proving::cron(state, ctx, now)?;
     rewards::cron(state, ctx, now)?;
+    crate::permanent::cron(state, ctx, now)?;
     state.epoch = now;
     state.check_invariants().map_err(|e| {
         ChainError::internal(format!(
@@ -222,6 +243,7 @@ pub fn genesis_state(g: &crate::config::Genesis) -> State {
         },
         winning: vec![],
         published_proposals: Default::default(),
+        endowment: Default::default(),
         events: vec![],
         proofs: vec![],
     }

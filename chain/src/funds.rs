@@ -19,6 +19,8 @@ impl State {
             Pot::MinerEscrow(m) => &mut self.miner_mut(m)?.escrow_free,
             Pot::MinerEscrowLocked(m) => &mut self.miner_mut(m)?.escrow_locked,
             Pot::FeeDebt(m) => &mut self.miner_mut(m)?.fee_debt,
+            Pot::Endowment => &mut self.endowment.pool,
+            Pot::EndowmentUpfront => &mut self.endowment.upfront,
             Pot::MinerVesting(_) | Pot::Mint | Pot::Burn => {
                 return Err(ChainError::internal(format!(
                     "{pot:?} is not a plain balance"
@@ -49,6 +51,8 @@ impl State {
             Pot::MinerEscrow(id) => m(&id).map(|m| m.escrow_free).unwrap_or_default(),
             Pot::MinerEscrowLocked(id) => m(&id).map(|m| m.escrow_locked).unwrap_or_default(),
             Pot::FeeDebt(id) => m(&id).map(|m| m.fee_debt).unwrap_or_default(),
+            Pot::Endowment => self.endowment.pool,
+            Pot::EndowmentUpfront => self.endowment.upfront,
             Pot::Mint | Pot::Burn => Token::ZERO,
         }
     }
@@ -233,6 +237,8 @@ fn describe(p: Pot) -> String {
         Pot::MinerEscrow(m) => format!("miner m{m}'s free escrow"),
         Pot::MinerEscrowLocked(m) => format!("miner m{m}'s locked escrow"),
         Pot::FeeDebt(m) => format!("miner m{m}'s fee debt"),
+        Pot::Endowment => "the endowment pool".into(),
+        Pot::EndowmentUpfront => "the held upfront shares".into(),
         Pot::Mint => "the mint".into(),
         Pot::Burn => "the burn".into(),
     }

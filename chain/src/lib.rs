@@ -108,6 +108,7 @@ pub mod funds;
 pub mod market;
 pub mod miner;
 pub mod node;
+pub mod permanent;
 pub mod proving;
 pub mod rewards;
 pub mod rpc;

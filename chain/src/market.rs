@@ -249,6 +249,7 @@ pub fn publish(
                 paid: Token::ZERO,
                 slashed_at: None,
                 verified_term,
+                permanent: None,
             },
         );
         ids.push(deal_id);
@@ -307,7 +308,7 @@ pub fn check_precommit_deals(
                 p.start_epoch
             )));
         }
-        if p.end_epoch > expiration {
+        if p.end_epoch > expiration && deal.permanent.is_none() {
             return Err(ChainError::invalid(format!(
                 "deal {d} ends at {}, after the sector's expiration {expiration}",
                 p.end_epoch
@@ -437,6 +438,7 @@ pub fn slash(s: &mut State, now: Epoch, id: DealId, why: &str) -> Result<(), Cha
     let deal = s.deals.get_mut(&id).expect("exists");
     deal.status = DealStatus::Slashed;
     deal.slashed_at = Some(now);
+    crate::permanent::on_lost(s, now, id, why);
     Ok(())
 }
 

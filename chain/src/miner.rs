@@ -266,6 +266,7 @@ pub fn prove_commit(
         &format!("initial_pledge sector {number}"),
     )?;
     market::activate(s, now, &sector.deals);
+    crate::permanent::on_activate(s, &sector.deals)?;
     let (dl, part) = assign(
         s.miner_mut(id)?,
         c,
@@ -286,6 +287,7 @@ pub fn prove_commit(
         what: format!("seal sector {number}"),
         file,
         draws: vec![ticket_draw, seed_draw],
+        recall: None,
     });
     Ok(())
 }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use strata_chain_client::beacon::{BeaconEntry, BeaconInfo, BeaconSecretKey, BeaconSource, SCHEME};
 use strata_chain_client::types::{DealId, Epoch, MinerId};
+use strata_chain_client::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
 use strata_chain_client::views::*;
 use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage};
 use strata_primitives::node::Node;
@@ -329,6 +330,17 @@ impl Chain {
         self.lock().pending.root()
     }
 
+    /// The rules' context for reads (no beacon randomness).
+    fn ctx<'a>(&'a self, beacons: &'a [Node]) -> Ctx<'a> {
+        Ctx {
+            network: &self.genesis.network,
+            allowed_proof_types: &self.genesis.allowed_proof_types,
+            constants: &self.genesis.constants,
+            verifier: &*self.verifier,
+            beacons,
+        }
+    }
+
     /// A copy of the committed state (for tests and tools).
     pub fn state(&self) -> State {
         self.lock().committed.clone()
@@ -410,6 +422,7 @@ fn deal_info(id: DealId, d: &crate::state::Deal) -> DealInfo {
         paid: d.paid,
         slashed_at: d.slashed_at,
         verified_term: d.verified_term,
+        permanent: d.permanent,
     }
 }
 
@@ -653,6 +666,38 @@ impl ChainApi for Chain {
                 .filter(|t| t.miner == miner)
                 .cloned()
                 .collect())
+        })
+    }
+
+    async fn endowment(&self) -> Result<EndowmentInfo, ChainError> {
+        let s = self.state();
+        Ok(crate::permanent::info(&s, &self.ctx(&[])))
+    }
+
+    async fn permanent_pieces(&self) -> Result<Vec<PermanentPieceInfo>, ChainError> {
+        self.with_pending(|s, _| {
+            Ok(s.endowment
+                .pieces
+                .keys()
+                .filter_map(|id| crate::permanent::piece_info(s, *id))
+                .collect())
+        })
+    }
+
+    async fn permanent_piece(&self, id: u64) -> Result<PermanentPieceInfo, ChainError> {
+        self.with_pending(|s, _| {
+            crate::permanent::piece_info(s, id)
+                .ok_or_else(|| ChainError::not_found(format!("no permanent piece {id}")))
+        })
+    }
+
+    async fn permanent_quote(
+        &self,
+        piece_size: u64,
+        replicas: u64,
+    ) -> Result<PermanentQuote, ChainError> {
+        self.with_pending(|s, _| {
+            crate::permanent::quote(s, &self.ctx(&[]), s.epoch + 1, piece_size, replicas)
         })
     }
 

@@ -125,6 +125,7 @@ pub fn window_post(
         what: format!("window deadline {deadline} partition {partition}"),
         file,
         draws: vec![draw],
+        recall: None,
     });
     for n in skipped {
         let sec = &s.miners[&id].sectors[n];
@@ -307,6 +308,8 @@ fn end_sector(
         for d in &sec.deals {
             market::slash(s, now, *d, &format!("sector {n} terminated"))?;
         }
+    } else {
+        crate::permanent::end_with_sector(s, now, &sec.deals)?;
     }
     let m = s.miner_mut(id)?;
     if let Some((dl, p)) = sec.location {
@@ -372,6 +375,16 @@ fn process_deadline(
     let c = ctx.constants;
     let size = sector_size(s.miners[&id].proof_type);
     let partitions = s.miners[&id].deadlines[dl as usize].partitions.clone();
+    // The endowment pays this period's replicas first: every active sector the window's posts
+    // proved (a partition proven, the sector not skipped).
+    let proven: Vec<u64> = partitions
+        .iter()
+        .filter(|p| p.proven)
+        .flat_map(|p| p.sectors.iter().filter(|n| !p.skipped.contains(n)))
+        .filter(|n| s.miners[&id].sectors[n].status == SectorStatus::Active)
+        .copied()
+        .collect();
+    crate::permanent::pay_proven(s, ctx, now, id, &proven)?;
     let mut fee_power = 0u128;
     for (pi, part) in partitions.iter().enumerate() {
         for n in &part.sectors {

@@ -2,13 +2,20 @@
 //! quality-adjusted power; it has `winning_post_window` epochs to land a WinningPoSt over the
 //! sector the randomness picks from its proving set, and only then is the epoch's reward minted
 //! (25% available, 75% vesting). An unclaimed reward is never minted.
+//!
+//! While the permanent weave is not empty, the election also draws a recall target
+//! ([`RecallTarget`]) from the beacon; the `recall_reward_share` of the reward is minted only
+//! with a valid recall proof of it from one of the winner's active sectors holding that piece.
+//! A recall proof that does not verify refuses the message (the winner may submit again
+//! without one, for the rest of the reward).
 
 use crate::economics::epoch_reward;
 use crate::rules::{check_operator, miner, Ctx};
 use crate::state::State;
 use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
-use strata_chain_client::views::{Draw, ProofRecord, SectorStatus, WinningTicket};
-use strata_chain_client::{Address, ChainError};
+use strata_chain_client::permanent::{RecallProof, RecallRecord, RecallTarget};
+use strata_chain_client::views::{DealStatus, Draw, ProofRecord, SectorStatus, WinningTicket};
+use strata_chain_client::{Address, ChainError, Token};
 use strata_params::ProofType;
 use strata_primitives::node::Node;
 use strata_prover::proof_file::PublicData;
@@ -64,6 +71,11 @@ pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
             .filter(|x| x.status == SectorStatus::Active)
             .map(|x| x.number)
             .collect();
+        let recall = RecallTarget::pick(
+            &ctx.randomness(RandomnessTag::Recall, now, id)?,
+            &crate::permanent::weave(s),
+            ctx.constants.permanent.recall_chunk_bytes,
+        );
         s.winning.push(WinningTicket {
             epoch: now,
             miner: id,
@@ -72,12 +84,24 @@ pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
             deadline: now + ctx.constants.winning_post_window,
             reward: epoch_reward(ctx.constants, now),
             claimed: false,
+            recall,
         });
     }
     Ok(())
 }
 
-/// `SubmitWinningPost`: verifies and mints the reward.
+/// What a WinningPoSt was paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paid {
+    /// Minted in all.
+    pub reward: Token,
+    /// Of which the recall proof earned.
+    pub recall_share: Token,
+}
+
+/// `SubmitWinningPost`: verifies the WinningPoSt (and the recall proof, if any) and mints the
+/// reward — less the recall share when the ticket has a recall target and no proof of it came.
+#[allow(clippy::too_many_arguments)]
 pub fn submit(
     s: &mut State,
     ctx: &Ctx,
@@ -86,7 +110,8 @@ pub fn submit(
     id: MinerId,
     epoch: Epoch,
     proof: &str,
-) -> Result<(), ChainError> {
+    recall: Option<&RecallProof>,
+) -> Result<Paid, ChainError> {
     let m = miner(s, id)?;
     check_operator(m, id, &from)?;
     let i = s
@@ -119,11 +144,40 @@ pub fn submit(
         .verifier
         .verify(&pt, public, &[proof.to_string()])
         .map_err(|e| ChainError::bad_proof(format!("WinningPoSt for epoch {epoch}: {e}")))?;
+    let (share_n, share_d) = ctx.constants.permanent.recall_reward_share;
+    let recall_share = match t.recall {
+        Some(_) => Token(crate::economics::mul_div(
+            t.reward.0,
+            share_n as u128,
+            share_d.max(1) as u128,
+        )),
+        None => Token::ZERO,
+    };
+    let recall_draw = ctx.randomness(RandomnessTag::Recall, epoch, id)?;
+    let record = match (t.recall, recall) {
+        (Some(target), Some(p)) => Some(check_recall(s, id, &target, p)?),
+        (None, Some(_)) => {
+            return Err(ChainError::invalid(format!(
+                "the win at epoch {epoch} has no recall target (the weave was empty)"
+            )))
+        }
+        _ => None,
+    };
+    let reward = if record.is_some() || t.recall.is_none() {
+        t.reward
+    } else {
+        Token(t.reward.0 - recall_share.0)
+    };
+    let recall_share = if record.is_some() {
+        recall_share
+    } else {
+        Token::ZERO
+    };
     s.winning.remove(i);
     let c = ctx.constants;
     s.mint_reward(
         id,
-        t.reward,
+        reward,
         now,
         c.reward_vesting_period,
         c.reward_vesting_step,
@@ -136,14 +190,84 @@ pub fn submit(
         miner: id,
         what: format!("winning epoch {epoch}"),
         file,
-        draws: vec![Draw {
+        draws: std::iter::once(Draw {
             tag: RandomnessTag::WinningPost,
             epoch,
             entropy: id,
             value: t.randomness,
-        }],
+        })
+        .chain(record.as_ref().map(|_| Draw {
+            tag: RandomnessTag::Recall,
+            epoch,
+            entropy: id,
+            value: recall_draw,
+        }))
+        .collect(),
+        recall: record,
     });
-    Ok(())
+    Ok(Paid {
+        reward,
+        recall_share,
+    })
+}
+
+/// Checks a recall proof for `target` from miner `id`: its sector must be active and hold an
+/// active replica deal of the target's piece; the chunk and path must hash through the piece's
+/// CommP, at the piece's place in the sector, to the sector's CommD. Returns the record an
+/// auditor re-verifies.
+fn check_recall(
+    s: &State,
+    id: MinerId,
+    target: &RecallTarget,
+    p: &RecallProof,
+) -> Result<RecallRecord, ChainError> {
+    let bad = |m: String| ChainError::bad_proof(format!("recall proof: {m}"));
+    let m = &s.miners[&id];
+    let sec = m
+        .sectors
+        .get(&p.sector)
+        .filter(|x| x.status == SectorStatus::Active)
+        .ok_or_else(|| bad(format!("m{id} has no active sector {}", p.sector)))?;
+    let piece = s
+        .endowment
+        .pieces
+        .get(&target.piece)
+        .ok_or_else(|| ChainError::internal(format!("recall target piece {} is gone", target.piece)))?;
+    let index = sec
+        .deals
+        .iter()
+        .position(|d| {
+            s.deals.get(d).is_some_and(|d| {
+                d.status == DealStatus::Active
+                    && d.permanent.is_some_and(|r| r.piece == target.piece)
+            })
+        })
+        .ok_or_else(|| {
+            bad(format!(
+                "sector {} holds no active replica of piece {}: the winner does not store the                  recalled chunk",
+                p.sector, target.piece
+            ))
+        })?;
+    let pt = ProofType::for_id(m.proof_type).expect("checked at creation");
+    let sizes = sec
+        .deals
+        .iter()
+        .map(|d| strata_primitives::sizes::PaddedPieceSize::new(s.deals[d].proposal.piece_size))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ChainError::internal(format!("sector {} deal sizes: {e}", p.sector)))?;
+    let offsets = strata_sealer::pieces::layout(pt.sector_size, &sizes)
+        .map_err(|e| ChainError::internal(format!("sector {} layout: {e}", p.sector)))?;
+    let record = RecallRecord {
+        target: *target,
+        piece_cid: piece.piece_cid,
+        piece_size: piece.piece_size,
+        piece_offset: offsets[index],
+        comm_d: sec.comm_d,
+        sector_size: pt.sector_size.bytes(),
+        proof: p.clone(),
+    };
+    record.verify().map_err(|e| bad(e.to_string()))?;
+    Ok(record)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use strata_chain_client::types::{DealId, DealProposal, Epoch, MinerId};
 use strata_chain_client::views::{
-    DealStatus, Event, ProofRecord, SectorStatus, Supply, VerifiedTerm, WinningTicket,
+    DealStatus, Event, ProofRecord, ReplicaRef, SectorStatus, Supply, VerifiedTerm, WinningTicket,
 };
 use strata_chain_client::{Address, Token};
 use strata_primitives::node::Node;
@@ -177,6 +177,9 @@ pub struct Deal {
     /// A verified deal's term limits, set at publication.
     #[serde(default)]
     pub verified_term: Option<VerifiedTerm>,
+    /// For a permanent replica deal (made by the chain at `ClaimReplica`): its piece and slot.
+    #[serde(default)]
+    pub permanent: Option<ReplicaRef>,
 }
 
 /// A published proposal, remembered while it could otherwise be published again.
@@ -212,6 +215,9 @@ pub struct State {
     /// deal's end epoch so one client signature makes one deal.
     #[serde(default)]
     pub published_proposals: BTreeMap<String, PublishedProposal>,
+    /// Permanent storage: the endowment, its pieces and their replica slots.
+    #[serde(default)]
+    pub endowment: crate::permanent::Endowment,
     /// Events of the epoch being built (not part of the state root; stored with the block).
     #[serde(skip)]
     pub events: Vec<Event>,
@@ -284,7 +290,7 @@ impl State {
                     + m.escrow_locked.0
             })
             .sum();
-        accounts + miners
+        accounts + miners + self.endowment.pool.0 + self.endowment.upfront.0
     }
 
     /// The money invariants (DESIGN §8), checked before every epoch commits and when the state
@@ -292,8 +298,10 @@ impl State {
     /// pledge = Σ its live (active, faulty, recovering) sectors' initial pledge, pre-commit
     /// deposits = Σ its pre-committed sectors' deposits, no other sector holds pledge or deposit,
     /// and its locked escrow = Σ its open deals' provider collateral; per client, locked escrow
-    /// = Σ its open (published or active) deals' unpaid price and client collateral.
+    /// = Σ its open (published or active) deals' unpaid price and client collateral; and the
+    /// endowment's own books ([`crate::permanent::check`]).
     pub fn check_invariants(&self) -> Result<(), InvariantError> {
+        crate::permanent::check(self).map_err(InvariantError::Endowment)?;
         let total = self.supply.total().0;
         let sum = self.balances_total();
         if total != sum {
@@ -453,6 +461,9 @@ pub enum InvariantError {
         /// What its open deals can still pay or return.
         deals: Token,
     },
+    /// The endowment's books disagree (upfront pot, weave, slots and replica deals).
+    #[error("endowment: {0}")]
+    Endowment(String),
     /// A provider's locked escrow ≠ Σ of its open deals' provider collateral.
     #[error("locked escrow of provider m{miner}: {locked} locked, but its open deals' provider collateral sums to {deals}")]
     ProviderEscrow {
@@ -535,6 +546,7 @@ pub(crate) mod tests {
                 paid: Token::ZERO,
                 slashed_at: None,
                 verified_term: None,
+                permanent: None,
             },
         );
         s

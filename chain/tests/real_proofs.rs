@@ -266,6 +266,7 @@ fn miner_and_deal_lifecycle_with_real_proofs() {
             miner: id,
             epoch: t.epoch,
             proof: f.proofs[0].clone(),
+            recall: None,
         },
     )
     .unwrap();

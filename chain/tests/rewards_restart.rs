@@ -52,6 +52,7 @@ fn winning_post_mints_the_reward_with_vesting_and_unclaimed_rewards_are_never_mi
                 miner: id,
                 epoch: t.epoch,
                 proof: "00".into(),
+                recall: None,
             },
         )
         .unwrap_err();
@@ -62,6 +63,7 @@ fn winning_post_mints_the_reward_with_vesting_and_unclaimed_rewards_are_never_mi
             miner: id,
             epoch: t.epoch,
             proof: winning_proof(&net, &t),
+            recall: None,
         },
     )
     .unwrap();

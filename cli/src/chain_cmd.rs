@@ -518,6 +518,19 @@ pub enum ChainCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The permanent-storage endowment: the pool, what it owes per period, how many years it
+    /// covers on the cost curve, the Kryder+ multiplier; `--pieces` lists every permanent piece
+    /// and its replica slots.
+    Endowment {
+        /// Also list the permanent pieces and their replicas.
+        #[arg(long)]
+        pieces: bool,
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Balance events (who, what, why, epoch).
     Events {
         /// Only events touching this address, key name or miner (m1000).
@@ -538,6 +551,9 @@ pub enum ChainCommand {
 }
 
 pub fn chain(cmd: ChainCommand) -> Result<()> {
+    if let ChainCommand::Endowment { pieces, conn, json } = &cmd {
+        return crate::permanent_cmd::endowment(conn, *pieces, *json);
+    }
     runtime()?.block_on(async move {
         let e = |e: strata_chain_client::ChainError| anyhow!("{e}");
         match cmd {
@@ -594,6 +610,7 @@ pub fn chain(cmd: ChainCommand) -> Result<()> {
                         .join("\n")
                 });
             }
+            ChainCommand::Endowment { .. } => unreachable!("handled above"),
             ChainCommand::Events { who, since, limit, conn, json } => {
                 let who = match who {
                     Some(w) if w.starts_with('m') && parse_miner(&w).is_ok() => Some(w),

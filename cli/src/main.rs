@@ -12,6 +12,7 @@ mod commands;
 mod demo;
 mod miner_cmd;
 mod params_cmd;
+mod permanent_cmd;
 mod proofs_cmd;
 
 use clap::{Parser, Subcommand};
@@ -84,6 +85,10 @@ enum ClientCommand {
     /// Store a file with a provider: CommP, a signed proposal, escrow funded if needed, the
     /// upload to the provider's endpoint (from its chain record), and the published deal.
     Deal(client_cmd::DealArgs),
+    /// Store a file for ever (`--permanent`): pay the quote once — a share to the miners as
+    /// their replicas activate, the rest into the chain's endowment, which pays them each
+    /// proving period they prove the replica — and upload it to R distinct providers.
+    Store(permanent_cmd::StoreArgs),
     /// Your deals and their state (published, active, slashed, expired) and payments so far.
     Deals {
         /// Your key (name, address or `faucet`).
@@ -136,6 +141,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Client(ClientCommand::Commp { file, json }) => commands::commp(&file, json),
         Command::Client(ClientCommand::Deal(args)) => client_cmd::deal(args),
+        Command::Client(ClientCommand::Store(args)) => permanent_cmd::store(args),
         Command::Client(ClientCommand::Deals { from, conn, json }) => {
             client_cmd::deals(&from, &conn, json)
         }

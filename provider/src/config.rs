@@ -38,6 +38,10 @@ pub struct ProviderConfig {
     /// miner on a devnet wins every epoch; a gap leaves the CPU to sealing and WindowPoSt.
     #[serde(default)]
     pub winning_min_interval: i64,
+    /// Take re-offered permanent replicas: fetch the piece from a surviving replica, check its
+    /// CommP, claim the slot and seal it (paid from the endowment from then on).
+    #[serde(default)]
+    pub accept_repairs: bool,
     /// Cores reserved for PoSt: sealing and seal-proof threads are pinned to the others (never
     /// all of them). Default: one per 8 cores (none below 8 — there sealing's low priority and
     /// its pauses while PoSt runs protect the deadlines).

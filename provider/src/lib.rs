@@ -32,6 +32,7 @@ pub mod config;
 pub mod db;
 pub mod metrics;
 pub mod os;
+pub mod permanent;
 pub mod pipeline;
 pub mod priority;
 pub mod scheduler;

@@ -25,6 +25,7 @@ impl Provider {
                 return;
             }
         };
+        self.repair_tick().await;
         if let Err(e) = self.pack() {
             tracing::error!(%e, "packing deals failed");
         }
@@ -282,14 +283,21 @@ impl Provider {
             ));
         }
         let c = &self.constants;
-        let deal_end = s
+        let ends: Vec<Epoch> = s
             .deals
             .iter()
             .filter_map(|d| self.db.deal(*d).ok().flatten())
             .map(|d| d.proposal.proposal.end_epoch)
-            .max()
-            .unwrap_or(0);
-        let expiration = deal_end.max(head + 1 + c.min_sector_lifetime + c.proving_period);
+            .collect();
+        let deal_end = ends.iter().copied().filter(|e| *e < Epoch::MAX).max().unwrap_or(0);
+        // A permanent replica (no end) lives as long as the chain lets its sector: the longest
+        // life, less a period of slack for the pre-commit's inclusion.
+        let floor = if ends.contains(&Epoch::MAX) {
+            head + c.max_sector_lifetime - c.proving_period
+        } else {
+            head + 1 + c.min_sector_lifetime + c.proving_period
+        };
+        let expiration = deal_end.max(floor);
         let node = |h: &Option<String>| parse_node(h.as_deref().unwrap_or_default());
         let call = Method::PreCommit {
             miner: self.miner(),

@@ -26,6 +26,8 @@ pub struct SchedState {
     winning_tried: HashSet<Epoch>,
     last_winning: Option<Epoch>,
     declared: HashSet<(u64, Epoch)>,
+    /// Permanent pieces a repair was last tried for, and when.
+    pub(crate) repair_tried: HashMap<u64, Epoch>,
 }
 
 impl SchedState {
@@ -434,20 +436,39 @@ impl Provider {
                         started.elapsed().as_millis() as u64,
                         head,
                     );
-                    match self
-                        .send(Method::SubmitWinningPost {
-                            miner: self.miner(),
-                            epoch: t.epoch,
-                            proof: f.proofs[0].clone(),
-                        })
-                        .await
-                    {
+                    let recall = match &t.recall {
+                        Some(target) => self.recall_for(target, head).await,
+                        None => None,
+                    };
+                    let submit = |recall| Method::SubmitWinningPost {
+                        miner: self.miner(),
+                        epoch: t.epoch,
+                        proof: f.proofs[0].clone(),
+                        recall,
+                    };
+                    let had_recall = recall.is_some();
+                    let mut sent = self.send(submit(recall)).await;
+                    if had_recall && matches!(&sent, Err(e) if e.message.starts_with("recall proof")) {
+                        // The recall share is lost; the rest of the reward is not.
+                        let _ = self.db.log(
+                            head,
+                            "recall_refused",
+                            &format!("epoch {}: {}", t.epoch, sent.as_ref().unwrap_err()),
+                        );
+                        sent = self.send(submit(None)).await;
+                    }
+                    match sent {
                         Ok(_) => {
                             Metrics::inc(&self.metrics.winning_submitted);
                             let _ = self.db.log(
                                 head,
                                 "winning_post",
-                                &format!("epoch {}: reward {}", t.epoch, t.reward),
+                                &format!(
+                                    "epoch {}: reward {}{}",
+                                    t.epoch,
+                                    t.reward,
+                                    if had_recall { " with a recall proof" } else { "" }
+                                ),
                             );
                         }
                         Err(e) => {
@@ -466,6 +487,31 @@ impl Provider {
                         &format!("epoch {}: {e}", t.epoch),
                     );
                 }
+            }
+        }
+    }
+}
+
+impl Provider {
+    /// The recall proof of a win's target, if this miner holds the recalled piece.
+    async fn recall_for(
+        &self,
+        target: &strata_chain_client::permanent::RecallTarget,
+        head: Epoch,
+    ) -> Option<strata_chain_client::permanent::RecallProof> {
+        let piece = self.chain.permanent_piece(target.piece).await.ok()?;
+        let (deal, _) = piece.holders().find(|h| h.1 == self.miner())?;
+        // A few reads of the sector's mapped data tree: short enough for this task.
+        let r = self.recall_proof(target, deal);
+        match r {
+            Ok(proof) => Some(proof),
+            Err(why) => {
+                let _ = self.db.log(
+                    head,
+                    "recall_failed",
+                    &format!("piece {} chunk {}: {why}", target.piece, target.chunk),
+                );
+                None
             }
         }
     }

@@ -1,6 +1,8 @@
 //! The provider's HTTP endpoint (axum): clients upload deals (`POST /deals`, the signed proposal
 //! in the `x-strata-proposal` header, the piece bytes as the body) and retrieve data
-//! (`GET /deals/{id}/data`, unsealing when no unsealed copy is kept); operators scrape
+//! (`GET /deals/{id}/data`, unsealing when no unsealed copy is kept) and upload the pieces they
+//! stored permanently (`POST /permanent/{piece}`, checked against the piece's CommP on chain
+//! before a replica slot is claimed); operators scrape
 //! `GET /metrics` and read `GET /status`.
 //!
 //! An upload is streamed to a temporary file, fsynced, its CommP recomputed and compared with the
@@ -29,6 +31,7 @@ pub fn router(p: Arc<Provider>) -> Router {
     Router::new()
         .route("/deals", post(upload))
         .route("/deals/{id}/data", get(retrieve))
+        .route("/permanent/{piece}", post(upload_permanent))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/ask", get(ask))
@@ -65,7 +68,6 @@ async fn upload(
         .await
         .map_err(|m| reject(StatusCode::UNPROCESSABLE_ENTITY, m))?;
     let piece = proposal.proposal.piece_size;
-    let max_len = piece / 128 * 127;
     let tmp = p.home.join("pieces").join(format!(
         ".upload-{}.tmp",
         hex::encode(&blake3::hash(proposal.signature.as_bytes()).as_bytes()[..8])
@@ -74,58 +76,7 @@ async fn upload(
         let _ = std::fs::remove_file(&tmp);
         e
     };
-    let mut f = tokio::fs::File::create(&tmp).await.map_err(|e| {
-        reject(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot store the upload: {e}"),
-        )
-    })?;
-    let mut len = 0u64;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            cleanup(reject(
-                StatusCode::BAD_REQUEST,
-                format!("upload cut off after {len} bytes: {e}"),
-            ))
-        })?;
-        len += chunk.len() as u64;
-        if len > max_len {
-            return Err(cleanup(reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("more than {max_len} bytes for a {piece}-byte piece"),
-            )));
-        }
-        f.write_all(&chunk).await.map_err(|e| {
-            cleanup(reject(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("writing the upload: {e}"),
-            ))
-        })?;
-    }
-    f.sync_all().await.map_err(|e| {
-        cleanup(reject(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("fsync: {e}"),
-        ))
-    })?;
-    drop(f);
-    if len == 0 {
-        return Err(cleanup(reject(StatusCode::BAD_REQUEST, "empty upload")));
-    }
-    let t2 = tmp.clone();
-    let info = tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&t2).map_err(|e| e.to_string())?;
-        strata_sealer::comm_p(std::io::BufReader::new(file), len).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| cleanup(reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))?
-    .map_err(|e| {
-        cleanup(reject(
-            StatusCode::BAD_REQUEST,
-            format!("cannot compute CommP: {e}"),
-        ))
-    })?;
+    let (len, info) = receive(body, piece, &tmp).await?;
     if info.comm_p != proposal.proposal.piece_cid || info.padded_size != piece {
         return Err(cleanup(reject(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -177,6 +128,96 @@ async fn upload(
     );
     tracing::info!(deal = id, bytes = len, "deal accepted and published");
     Ok(Json(json!({ "deal_id": id, "message": msg, "bytes": len })))
+}
+
+/// Streams an upload of a `piece`-byte piece into `tmp` (fsynced) and computes its CommP; on any
+/// failure `tmp` is removed and the reason returned.
+async fn receive(
+    body: Body,
+    piece: u64,
+    tmp: &std::path::Path,
+) -> Result<(u64, strata_sealer::PieceInfo), Reject> {
+    let max_len = piece / 128 * 127;
+    let cleanup = |e: Reject| {
+        let _ = std::fs::remove_file(tmp);
+        e
+    };
+    let mut f = tokio::fs::File::create(tmp).await.map_err(|e| {
+        reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store the upload: {e}"),
+        )
+    })?;
+    let mut len = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            cleanup(reject(
+                StatusCode::BAD_REQUEST,
+                format!("upload cut off after {len} bytes: {e}"),
+            ))
+        })?;
+        len += chunk.len() as u64;
+        if len > max_len {
+            return Err(cleanup(reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("more than {max_len} bytes for a {piece}-byte piece"),
+            )));
+        }
+        f.write_all(&chunk).await.map_err(|e| {
+            cleanup(reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("writing the upload: {e}"),
+            ))
+        })?;
+    }
+    f.sync_all().await.map_err(|e| {
+        cleanup(reject(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("fsync: {e}"),
+        ))
+    })?;
+    drop(f);
+    if len == 0 {
+        return Err(cleanup(reject(StatusCode::BAD_REQUEST, "empty upload")));
+    }
+    let t2 = tmp.to_path_buf();
+    let info = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&t2).map_err(|e| e.to_string())?;
+        strata_sealer::comm_p(std::io::BufReader::new(file), len).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| cleanup(reject(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))?
+    .map_err(|e| {
+        cleanup(reject(
+            StatusCode::BAD_REQUEST,
+            format!("cannot compute CommP: {e}"),
+        ))
+    })?;
+    Ok((len, info))
+}
+
+/// `POST /permanent/{piece}`: a client's upload of a permanent piece it paid for; the data is
+/// checked against the piece's CommP on chain and a replica slot claimed for it.
+async fn upload_permanent(
+    State(p): State<Arc<Provider>>,
+    AxPath(piece): AxPath<u64>,
+    body: Body,
+) -> Result<Json<Value>, Reject> {
+    let info = p
+        .chain
+        .permanent_piece(piece)
+        .await
+        .map_err(|e| reject(StatusCode::NOT_FOUND, e.to_string()))?;
+    let tmp = p.home.join("pieces").join(format!(".permanent-{piece}.tmp"));
+    let (len, commp) = receive(body, info.piece_size, &tmp).await?;
+    match p.take_replica(piece, &tmp, len, &commp).await {
+        Ok(deal) => Ok(Json(json!({ "piece": piece, "deal_id": deal, "bytes": len }))),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(reject(StatusCode::UNPROCESSABLE_ENTITY, e))
+        }
+    }
 }
 
 async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Response {

@@ -1,0 +1,260 @@
+//! Permanent replicas on the provider (DESIGN §12): taking a replica slot for a piece whose
+//! data is here (a client's upload to `POST /permanent/{piece}`, or a repair), the repair loop
+//! that re-stores lost replicas when `accept_repairs` is on, and the recall proof a win needs.
+//!
+//! A replica is an ordinary deal once claimed: its piece file goes where uploaded deals' files
+//! go, the pipeline packs and seals it, and its sector lives as long as the chain allows
+//! (replicas have no end; a longer sector means fewer repairs).
+
+use crate::Provider;
+use std::path::Path;
+use std::sync::Arc;
+use strata_chain_client::permanent::{RecallProof, RecallTarget, ReplicaStatus};
+use strata_chain_client::types::{DealId, Method, SignedProposal};
+use strata_primitives::merkle::TreeReader;
+use strata_sealer::{PieceInfo, SectorMeta, SectorPaths};
+
+impl Provider {
+    /// Claims a replica slot of permanent piece `piece` for the data in `tmp` (`len` bytes whose
+    /// CommP is `info`) and files it for sealing: the data must be the piece, the piece must fit
+    /// a sector here, and this miner must not hold another replica of it. On success the file is
+    /// moved into place and the deal id returned; on failure `tmp` is left to the caller.
+    pub async fn take_replica(
+        self: &Arc<Self>,
+        piece: u64,
+        tmp: &Path,
+        len: u64,
+        info: &PieceInfo,
+    ) -> Result<DealId, String> {
+        let p = self
+            .chain
+            .permanent_piece(piece)
+            .await
+            .map_err(|e| format!("permanent piece {piece}: {e}"))?;
+        if info.comm_p != p.piece_cid || info.padded_size != p.piece_size {
+            return Err(format!(
+                "CommP mismatch: the data has {} ({} B padded), permanent piece {piece} is {} ({} B)",
+                hex::encode(info.comm_p),
+                info.padded_size,
+                hex::encode(p.piece_cid),
+                p.piece_size
+            ));
+        }
+        if p.piece_size > self.proof_type.sector_size.bytes() {
+            return Err(format!(
+                "piece {piece} ({} B) does not fit a {} sector",
+                p.piece_size, self.proof_type.sector_size
+            ));
+        }
+        if p.replicas.iter().any(|r| r.miner == Some(self.miner())) {
+            return Err(format!("m{} already stores piece {piece}", self.miner()));
+        }
+        if !p.replicas.iter().any(|r| r.status == ReplicaStatus::Open) {
+            return Err(format!("piece {piece} has no open replica slot"));
+        }
+        let head = self.chain.head().await.map_err(|e| e.to_string())?.epoch;
+        let start = self.earliest_start_now(head).await?;
+        let msg = self
+            .send(Method::ClaimReplica {
+                miner: self.miner(),
+                piece,
+                start_epoch: start,
+            })
+            .await
+            .map_err(|e| format!("claiming a replica of piece {piece}: {e}"))?;
+        let receipt = self.chain.receipt(msg).await.map_err(|e| e.to_string())?;
+        let deal = receipt.result["deal"]
+            .as_u64()
+            .ok_or("the claim's receipt names no deal")?;
+        std::fs::rename(tmp, self.piece_path(deal)).map_err(|e| format!("storing the piece: {e}"))?;
+        if let Ok(d) = std::fs::File::open(self.home.join("pieces")) {
+            let _ = d.sync_all();
+        }
+        let proposal = self.chain.deal(deal).await.map_err(|e| e.to_string())?.proposal;
+        // The chain made this deal: there is no client signature to keep.
+        let sp = SignedProposal {
+            proposal,
+            public_key: String::new(),
+            signature: String::new(),
+        };
+        self.db
+            .insert_deal(deal, &sp, len)
+            .map_err(|e| e.to_string())?;
+        let _ = self.db.log(
+            receipt.epoch.unwrap_or(head),
+            "replica_claimed",
+            &format!("permanent piece {piece}: deal {deal}, {len} bytes, to activate by epoch {start}"),
+        );
+        tracing::info!(piece, deal, "permanent replica claimed");
+        Ok(deal)
+    }
+
+    /// One round of repairs (when `accept_repairs` is on): the first permanent piece with an
+    /// open slot this miner can store is fetched from a surviving replica's retrieval endpoint,
+    /// checked against its CommP, claimed and filed for sealing. Pieces that failed are retried
+    /// after a while, not every round.
+    pub async fn repair_tick(self: &Arc<Self>) {
+        if !self.config.accept_repairs {
+            return;
+        }
+        let Ok(pieces) = self.chain.permanent_pieces().await else {
+            return;
+        };
+        let Ok(head) = self.chain.head().await.map(|h| h.epoch) else {
+            return;
+        };
+        for p in pieces {
+            let open = p.replicas.iter().any(|r| r.status == ReplicaStatus::Open);
+            let ours = p.replicas.iter().any(|r| r.miner == Some(self.miner()));
+            if !open || ours || p.piece_size > self.proof_type.sector_size.bytes() {
+                continue;
+            }
+            {
+                let mut st = self.sched.lock().expect("sched");
+                if st
+                    .repair_tried
+                    .get(&p.id)
+                    .is_some_and(|t| head < t + self.constants.proving_period)
+                {
+                    continue;
+                }
+                st.repair_tried.insert(p.id, head);
+            }
+            match self.repair(&p).await {
+                Ok(deal) => {
+                    let _ = self.db.log(
+                        head,
+                        "repair",
+                        &format!("permanent piece {}: fetched, checked, claimed as deal {deal}", p.id),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(piece = p.id, %e, "repair failed");
+                    let _ = self
+                        .db
+                        .log(head, "repair_failed", &format!("permanent piece {}: {e}", p.id));
+                }
+            }
+        }
+    }
+
+    async fn repair(
+        self: &Arc<Self>,
+        p: &strata_chain_client::permanent::PermanentPieceInfo,
+    ) -> Result<DealId, String> {
+        let mut last = format!("no surviving replica of piece {} to fetch from", p.id);
+        for (deal, miner) in p.holders() {
+            let endpoint = match self.chain.miner(miner).await {
+                Ok(m) if !m.deal_endpoint.is_empty() => m.deal_endpoint,
+                _ => continue,
+            };
+            let url = format!("{}/deals/{deal}/data", endpoint.trim_end_matches('/'));
+            let tmp = self
+                .home
+                .join("pieces")
+                .join(format!(".repair-{}-{deal}.tmp", p.id));
+            match fetch_piece(&url, &tmp, p.piece_size).await {
+                Ok((len, info)) => match self.take_replica(p.id, &tmp, len, &info).await {
+                    Ok(d) => return Ok(d),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&tmp);
+                        // A holder serving other bytes is skipped; the claim's own failure ends.
+                        if !e.starts_with("CommP mismatch") {
+                            return Err(e);
+                        }
+                        last = format!("m{miner} served data that is not the piece: {e}");
+                    }
+                },
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    last = format!("fetching {url}: {e}");
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// The recall proof of `target` from this miner's sector holding the piece (blocking: it
+    /// reads the sector's data tree), or why there is none.
+    pub fn recall_proof(
+        &self,
+        target: &RecallTarget,
+        deal: DealId,
+    ) -> Result<RecallProof, String> {
+        let n = self
+            .db
+            .deal(deal)
+            .map_err(|e| e.to_string())?
+            .and_then(|d| d.sector)
+            .ok_or_else(|| format!("deal {deal} is in no sector here"))?;
+        let dir = self.sector_dir(n);
+        let meta = SectorMeta::load(&dir).map_err(|e| e.to_string())?;
+        let index = self
+            .db
+            .sector(n)
+            .map_err(|e| e.to_string())?
+            .and_then(|s| s.deals.iter().position(|d| *d == deal))
+            .ok_or_else(|| format!("sector {n} does not list deal {deal}"))?;
+        let placed = meta
+            .pieces
+            .get(index)
+            .ok_or_else(|| format!("sector {n}'s meta has no piece {index}"))?;
+        let paths = SectorPaths::new(&dir);
+        let tree = TreeReader::open(
+            self.proof_type.tree_d_shape(),
+            &paths.unsealed(),
+            &paths.tree_d(),
+        )
+        .map_err(|e| e.to_string())?;
+        let nodes = target.chunk_bytes / 32;
+        let first = (placed.offset + target.chunk * target.chunk_bytes) / 32;
+        let opening = tree.prove(first);
+        let skip = nodes.trailing_zeros() as usize;
+        Ok(RecallProof {
+            sector: n,
+            chunk: (first..first + nodes).map(|i| tree.leaf(i)).collect(),
+            path: opening.siblings[skip..].iter().map(|s| s[0]).collect(),
+        })
+    }
+}
+
+/// Streams `url` into `tmp` (at most the piece's unpadded size) and computes its CommP.
+async fn fetch_piece(url: &str, tmp: &Path, piece_size: u64) -> Result<(u64, PieceInfo), String> {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let resp = reqwest::Client::new()
+        .get(url)
+        .timeout(std::time::Duration::from_secs(600))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("{}: {}", resp.status(), resp.text().await.unwrap_or_default()));
+    }
+    let max = piece_size / 128 * 127;
+    let mut f = tokio::fs::File::create(tmp).await.map_err(|e| e.to_string())?;
+    let mut len = 0u64;
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| format!("cut off after {len} bytes: {e}"))?;
+        len += chunk.len() as u64;
+        if len > max {
+            return Err(format!("more than {max} bytes for a {piece_size}-byte piece"));
+        }
+        f.write_all(&chunk).await.map_err(|e| e.to_string())?;
+    }
+    f.sync_all().await.map_err(|e| e.to_string())?;
+    drop(f);
+    if len == 0 {
+        return Err("empty response".into());
+    }
+    let t = tmp.to_path_buf();
+    let info = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&t).map_err(|e| e.to_string())?;
+        strata_sealer::comm_p(std::io::BufReader::new(file), len).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok((len, info))
+}
