@@ -274,6 +274,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         min_start_delay: 60,
         max_parallel_jobs: 1,
         winning_min_interval: 40,
+        accept_repairs: false,
         proving_threads: strata_provider::config::default_proving_threads(),
         sealing_nice: strata_provider::config::default_sealing_nice(),
         params_dir: Some(store.dir().to_path_buf()),

@@ -234,6 +234,7 @@ fn init(a: InitArgs) -> Result<()> {
             min_start_delay: a.min_start_delay,
             max_parallel_jobs: 1,
             winning_min_interval: 0,
+            accept_repairs: false,
             proving_threads: a
                 .proving_threads
                 .unwrap_or_else(strata_provider::config::default_proving_threads),

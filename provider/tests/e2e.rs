@@ -145,6 +145,7 @@ impl World {
             params_dir: Some(store.dir().to_path_buf()),
             parent_cache: None,
             winning_min_interval: 100,
+            accept_repairs: false,
             proving_threads: strata_provider::config::default_proving_threads(),
             sealing_nice: strata_provider::config::default_sealing_nice(),
         };
