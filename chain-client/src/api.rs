@@ -7,8 +7,8 @@ use crate::beacon::{BeaconEntry, BeaconInfo};
 use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
-use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
 use crate::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
+use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
 use crate::views::*;
 use strata_primitives::node::Node;
 

@@ -39,7 +39,12 @@ pub async fn check_recall(api: &dyn ChainApi, record: &ProofRecord) -> Result<()
         .verified_beacon(d.epoch)
         .await
         .map_err(|e| format!("Recall at epoch {}: {}", d.epoch, e.message))?;
-    let value = draw(&entry.randomness(), RandomnessTag::Recall, d.epoch, record.miner);
+    let value = draw(
+        &entry.randomness(),
+        RandomnessTag::Recall,
+        d.epoch,
+        record.miner,
+    );
     let pieces = api.permanent_pieces().await.map_err(|e| e.message)?;
     let weave: Vec<(u64, u64, u64)> = pieces
         .iter()

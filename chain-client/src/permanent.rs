@@ -18,6 +18,7 @@ use crate::types::{DealId, Epoch, MinerId};
 use crate::Address;
 use serde::{Deserialize, Serialize};
 use strata_primitives::hash::hash_d_node;
+use strata_primitives::merkle::{tree_root, TreeShape};
 use strata_primitives::node::Node;
 use strata_primitives::serde_hex;
 use thiserror::Error;
@@ -363,7 +364,7 @@ pub fn verify_recall(
         return Err(RecallError::Layout);
     }
     if piece_size > sector_size
-        || piece_offset % piece_size != 0
+        || !piece_offset.is_multiple_of(piece_size)
         || piece_offset + piece_size > sector_size
         || target.chunk >= piece_size / cb
     {
@@ -376,7 +377,10 @@ pub fn verify_recall(
             want,
         });
     }
-    let (below_piece, below_sector) = (levels(piece_size) - levels(cb), levels(sector_size) - levels(cb));
+    let (below_piece, below_sector) = (
+        levels(piece_size) - levels(cb),
+        levels(sector_size) - levels(cb),
+    );
     if proof.path.len() != below_sector {
         return Err(RecallError::PathLength {
             got: proof.path.len(),
@@ -391,14 +395,7 @@ pub fn verify_recall(
     {
         return Err(RecallError::NotCanonical(i));
     }
-    let mut level = proof.chunk.clone();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|p| hash_d_node(&p[0], &p[1]))
-            .collect();
-    }
-    let mut cur = level[0];
+    let mut cur = subtree_root(&proof.chunk);
     let mut idx = piece_offset / cb + target.chunk;
     for (h, sib) in proof.path.iter().enumerate() {
         if h == below_piece && cur != *piece_cid {
@@ -420,6 +417,12 @@ pub fn verify_recall(
     Ok(())
 }
 
+/// The tree_d root of a power-of-two run of nodes (the project's streaming tree builder).
+fn subtree_root(nodes: &[Node]) -> Node {
+    let mut src: &[Node] = nodes;
+    tree_root(&TreeShape::binary(nodes.len() as u64), &mut src).expect("in-memory leaves")
+}
+
 /// The recall proof of the chunk of `chunk_bytes` at `first_leaf` of a sector whose data nodes
 /// (tree_d's leaves) are all in memory: for tests and small sectors. A provider opens the stored
 /// tree instead; both give the same proof.
@@ -432,16 +435,7 @@ pub fn prove_from_leaves(
     let n = (chunk_bytes / 32) as usize;
     let first = first_leaf as usize;
     let chunk = leaves[first..first + n].to_vec();
-    let mut level: Vec<Node> = leaves
-        .chunks(n)
-        .map(|c| {
-            let mut l = c.to_vec();
-            while l.len() > 1 {
-                l = l.chunks(2).map(|p| hash_d_node(&p[0], &p[1])).collect();
-            }
-            l[0]
-        })
-        .collect();
+    let mut level: Vec<Node> = leaves.chunks(n).map(subtree_root).collect();
     let mut idx = first / n;
     let mut path = Vec::new();
     while level.len() > 1 {

@@ -6,8 +6,8 @@ use crate::beacon::{BeaconEntry, BeaconInfo};
 use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
-use crate::types::{DealId, Epoch, MinerId};
 use crate::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
+use crate::types::{DealId, Epoch, MinerId};
 use crate::views::*;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -163,7 +163,8 @@ impl ChainApi for RpcClient {
         self.call(methods::PERMANENT_PIECES, json!({})).await
     }
     async fn permanent_piece(&self, id: u64) -> Result<PermanentPieceInfo, ChainError> {
-        self.call(methods::PERMANENT_PIECE, json!({ "id": id })).await
+        self.call(methods::PERMANENT_PIECE, json!({ "id": id }))
+            .await
     }
     async fn permanent_quote(
         &self,

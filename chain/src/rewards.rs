@@ -12,8 +12,8 @@
 use crate::economics::epoch_reward;
 use crate::rules::{check_operator, miner, Ctx};
 use crate::state::State;
-use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
 use strata_chain_client::permanent::{RecallProof, RecallRecord, RecallTarget};
+use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
 use strata_chain_client::views::{DealStatus, Draw, ProofRecord, SectorStatus, WinningTicket};
 use strata_chain_client::{Address, ChainError, Token};
 use strata_params::ProofType;
@@ -228,11 +228,9 @@ fn check_recall(
         .get(&p.sector)
         .filter(|x| x.status == SectorStatus::Active)
         .ok_or_else(|| bad(format!("m{id} has no active sector {}", p.sector)))?;
-    let piece = s
-        .endowment
-        .pieces
-        .get(&target.piece)
-        .ok_or_else(|| ChainError::internal(format!("recall target piece {} is gone", target.piece)))?;
+    let piece = s.endowment.pieces.get(&target.piece).ok_or_else(|| {
+        ChainError::internal(format!("recall target piece {} is gone", target.piece))
+    })?;
     let index = sec
         .deals
         .iter()

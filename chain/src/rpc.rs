@@ -105,11 +105,9 @@ pub async fn dispatch(chain: &Chain, method: &str, p: Value) -> Result<Value, Ch
         methods::ENDOWMENT => out(chain.endowment().await),
         methods::PERMANENT_PIECES => out(chain.permanent_pieces().await),
         methods::PERMANENT_PIECE => out(chain.permanent_piece(arg(&p, "id")?).await),
-        methods::PERMANENT_QUOTE => out(
-            chain
-                .permanent_quote(arg(&p, "piece_size")?, arg(&p, "replicas")?)
-                .await,
-        ),
+        methods::PERMANENT_QUOTE => out(chain
+            .permanent_quote(arg(&p, "piece_size")?, arg(&p, "replicas")?)
+            .await),
         methods::SUBMIT => out(chain.submit(arg(&p, "message")?).await),
         methods::STEP => out(ChainApi::step(chain, arg(&p, "epochs")?).await),
         other => Err(ChainError::new(

@@ -7,9 +7,7 @@ mod common;
 use common::*;
 use strata_chain::permanent::pricing;
 use strata_chain::HashVerifier;
-use strata_chain_client::permanent::{
-    prove_from_leaves, RecallProof, RecallTarget, ReplicaStatus,
-};
+use strata_chain_client::permanent::{prove_from_leaves, RecallProof, RecallTarget, ReplicaStatus};
 use strata_chain_client::types::{Method, MinerId, RandomnessTag};
 use strata_chain_client::views::{DealStatus, Pot};
 use strata_chain_client::{ChainApi, ErrorKind, KeyPair, Token};
@@ -248,7 +246,10 @@ fn fees_shares_payouts_and_the_pool_follow_the_formulas() {
     let t = w.net.head();
     let year = c.epochs_per_year() as f64;
     let cost = 1e9 * 0.995f64.powf(t as f64 / year);
-    assert!(rel(q.endowment.0, 2.0 * 1024.0 * cost / 0.005) < 1e-9, "{q:?}");
+    assert!(
+        rel(q.endowment.0, 2.0 * 1024.0 * cost / 0.005) < 1e-9,
+        "{q:?}"
+    );
     assert_eq!(q.total.0, q.endowment.0 * 6 / 5);
     assert_eq!(q.upfront.0 + q.endowment.0, q.total.0);
     let after = block_on(w.net.chain.account(w.client.address()))
@@ -267,12 +268,39 @@ fn fees_shares_payouts_and_the_pool_follow_the_formulas() {
     let d1 = w.take(1, pid, 1);
     let err = w.claim(2, pid).unwrap_err();
     assert!(err.message.contains("no open replica slot"), "{err}");
+    // Claims a miner may not make: a start already past or beyond the claim window, another
+    // miner's claim sent by a stranger, a piece that does not exist.
+    let (k2, id2) = (&w.miners[2].0, w.miners[2].1);
+    let head = w.net.head();
+    let window = c.permanent.max_claim_days * c.epochs_per_day;
+    for (who, miner, piece, start, kind) in [
+        (k2, id2, pid, head, ErrorKind::InvalidParams),
+        (k2, id2, pid, head + 2 + window, ErrorKind::InvalidParams),
+        (&w.client, id2, pid, head + 10, ErrorKind::Forbidden),
+        (k2, id2, 99, head + 10, ErrorKind::NotFound),
+    ] {
+        let err = w
+            .net
+            .send(
+                who,
+                Method::ClaimReplica {
+                    miner,
+                    piece,
+                    start_epoch: start,
+                },
+            )
+            .unwrap_err();
+        assert_eq!(err.kind, kind, "{err}");
+    }
     // Each holder got half the upfront share at activation.
     for (id, d) in [(id0, d0), (id1, d1)] {
         let ev = w.net.events(&format!("m{id}"), "permanent_upfront_paid");
         assert_eq!(ev.len(), 1);
         let half = q.upfront.0 / 2;
-        assert!(ev[0].amount.0 == half || ev[0].amount.0 == q.upfront.0 - half, "deal {d}");
+        assert!(
+            ev[0].amount.0 == half || ev[0].amount.0 == q.upfront.0 - half,
+            "deal {d}"
+        );
         assert_eq!(ev[0].from, Pot::EndowmentUpfront);
     }
     let info = block_on(w.net.chain.permanent_piece(pid)).unwrap();
@@ -280,7 +308,10 @@ fn fees_shares_payouts_and_the_pool_follow_the_formulas() {
         .replicas
         .iter()
         .all(|r| r.status == ReplicaStatus::Held && r.upfront_unpaid.is_zero()));
-    assert!(block_on(w.net.chain.endowment()).unwrap().upfront_held.is_zero());
+    assert!(block_on(w.net.chain.endowment())
+        .unwrap()
+        .upfront_held
+        .is_zero());
 
     // Six proving periods, every epoch checked.
     let start = w.net.head();
@@ -292,7 +323,10 @@ fn fees_shares_payouts_and_the_pool_follow_the_formulas() {
         for (epoch, amount) in &p {
             // One period's cost of 1024 B at the epoch of the deadline's close.
             let want = 1024.0 * 1e9 * 60.0 / year * 0.995f64.powf(*epoch as f64 / year);
-            assert!(rel(amount.0, want) < 1e-9, "epoch {epoch}: {amount} vs {want}");
+            assert!(
+                rel(amount.0, want) < 1e-9,
+                "epoch {epoch}: {amount} vs {want}"
+            );
             assert_eq!(*amount, pricing::period_payout(&c, *epoch, 1024));
             paid += amount.0;
         }
@@ -305,7 +339,10 @@ fn fees_shares_payouts_and_the_pool_follow_the_formulas() {
     assert_eq!(e.pool.0, q.endowment.0 - paid, "pool = paid in − paid out");
     assert_eq!(e.paid_out.0, paid);
     assert!(e.arrears.is_zero() && !e.latched && e.multiplier == 1);
-    assert!(e.years_covered.is_none(), "the assumed curve is met: for ever");
+    assert!(
+        e.years_covered.is_none(),
+        "the assumed curve is met: for ever"
+    );
     assert_eq!(e.owed_per_period, pricing::period_payout(&c, e.epoch, 2048));
 }
 
@@ -339,12 +376,21 @@ fn a_lost_replica_is_reoffered_taken_and_paid_to_its_new_holder() {
         .find(|r| r.status == ReplicaStatus::Open)
         .expect("a slot is re-offered");
     assert_eq!(open.reoffered, 1);
-    assert!(open.upfront_unpaid.is_zero(), "the upfront share was paid once");
+    assert!(
+        open.upfront_unpaid.is_zero(),
+        "the upfront share was paid once"
+    );
     assert_eq!(block_on(w.net.chain.endowment()).unwrap().replicas_open, 1);
 
     // m2 takes it; a claim that lapses first is re-offered again.
     let lapsed = w.claim(2, pid).unwrap();
-    w.run(block_on(w.net.chain.deal(lapsed)).unwrap().proposal.start_epoch, &[]);
+    w.run(
+        block_on(w.net.chain.deal(lapsed))
+            .unwrap()
+            .proposal
+            .start_epoch,
+        &[],
+    );
     assert_eq!(
         block_on(w.net.chain.deal(lapsed)).unwrap().status,
         DealStatus::Slashed
@@ -365,7 +411,9 @@ fn a_lost_replica_is_reoffered_taken_and_paid_to_its_new_holder() {
     assert!(w.payouts(id0).iter().all(|(e, _)| *e <= gone));
     let info = block_on(w.net.chain.permanent_piece(pid)).unwrap();
     assert!(
-        info.replicas.iter().all(|r| r.status == ReplicaStatus::Held),
+        info.replicas
+            .iter()
+            .all(|r| r.status == ReplicaStatus::Held),
         "{info:?} {:?}",
         block_on(w.net.chain.sectors(w.miners[1].1)).unwrap()
     );
@@ -394,13 +442,20 @@ fn a_short_pool_raises_the_price_and_keeps_paying_in_order() {
     // The first payout leaves the pool below its obligations: the price doubles, and latches.
     // (The miners' first proving periods start one to two periods after their creation.)
     let mut guard = 0;
-    while block_on(w.net.chain.endowment()).unwrap().paid_out.is_zero() {
+    while block_on(w.net.chain.endowment())
+        .unwrap()
+        .paid_out
+        .is_zero()
+    {
         w.run(w.net.head() + 1, &[]);
         guard += 1;
         assert!(guard < 4 * period, "no payout");
     }
     let e = block_on(w.net.chain.endowment()).unwrap();
-    assert!(e.pool < e.obligations && e.latched && e.multiplier == 2, "{e:?}");
+    assert!(
+        e.pool < e.obligations && e.latched && e.multiplier == 2,
+        "{e:?}"
+    );
     let dear = block_on(w.net.chain.permanent_quote(1024, 2)).unwrap();
     assert_eq!(dear.endowment.0, 2 * first.endowment.0);
     // Run until the pool is dry and payouts queue.
@@ -513,7 +568,13 @@ fn recall_proofs_earn_the_share_and_nothing_else_does() {
                 / c.permanent.recall_reward_share.1 as u128;
             if id == id1 {
                 // No replica of the piece: its own sector, or the holder's sector number, fail.
-                for p in [good.clone(), RecallProof { sector: 7, ..good.clone() }] {
+                for p in [
+                    good.clone(),
+                    RecallProof {
+                        sector: 7,
+                        ..good.clone()
+                    },
+                ] {
                     let err = submit(Some(p)).unwrap_err();
                     assert_eq!(err.kind, ErrorKind::InvalidProof, "{err}");
                 }
@@ -531,7 +592,10 @@ fn recall_proofs_earn_the_share_and_nothing_else_does() {
                 bad.path[0][5] ^= 4;
                 assert_eq!(submit(Some(bad)).unwrap_err().kind, ErrorKind::InvalidProof);
                 let other = prove_from_leaves(1, &leaves, (1 - target.chunk) * 16, 512);
-                assert_eq!(submit(Some(other)).unwrap_err().kind, ErrorKind::InvalidProof);
+                assert_eq!(
+                    submit(Some(other)).unwrap_err().kind,
+                    ErrorKind::InvalidProof
+                );
                 let got = minted(&|| {
                     submit(Some(good.clone())).unwrap();
                 });
@@ -544,8 +608,11 @@ fn recall_proofs_earn_the_share_and_nothing_else_does() {
                     .rev()
                     .find(|p| p.recall.is_some())
                     .unwrap();
-                block_on(strata_chain_client::audit::check_randomness(&w.net.chain, &rec))
-                    .unwrap();
+                block_on(strata_chain_client::audit::check_randomness(
+                    &w.net.chain,
+                    &rec,
+                ))
+                .unwrap();
                 let mut forged = rec.clone();
                 let mut r = forged.recall.take().unwrap();
                 r.target.chunk = 1 - r.target.chunk;
@@ -565,6 +632,9 @@ fn recall_proofs_earn_the_share_and_nothing_else_does() {
             }
         }
     }
-    assert!(full >= 2 && partial >= 1 && refused >= 1, "{full} {partial} {refused}");
+    assert!(
+        full >= 2 && partial >= 1 && refused >= 1,
+        "{full} {partial} {refused}"
+    );
     assert_eq!(chunks.len(), 2, "both chunks of the piece get recalled");
 }

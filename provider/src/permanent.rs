@@ -66,11 +66,17 @@ impl Provider {
         let deal = receipt.result["deal"]
             .as_u64()
             .ok_or("the claim's receipt names no deal")?;
-        std::fs::rename(tmp, self.piece_path(deal)).map_err(|e| format!("storing the piece: {e}"))?;
+        std::fs::rename(tmp, self.piece_path(deal))
+            .map_err(|e| format!("storing the piece: {e}"))?;
         if let Ok(d) = std::fs::File::open(self.home.join("pieces")) {
             let _ = d.sync_all();
         }
-        let proposal = self.chain.deal(deal).await.map_err(|e| e.to_string())?.proposal;
+        let proposal = self
+            .chain
+            .deal(deal)
+            .await
+            .map_err(|e| e.to_string())?
+            .proposal;
         // The chain made this deal: there is no client signature to keep.
         let sp = SignedProposal {
             proposal,
@@ -83,7 +89,9 @@ impl Provider {
         let _ = self.db.log(
             receipt.epoch.unwrap_or(head),
             "replica_claimed",
-            &format!("permanent piece {piece}: deal {deal}, {len} bytes, to activate by epoch {start}"),
+            &format!(
+                "permanent piece {piece}: deal {deal}, {len} bytes, to activate by epoch {start}"
+            ),
         );
         tracing::info!(piece, deal, "permanent replica claimed");
         Ok(deal)
@@ -125,15 +133,20 @@ impl Provider {
                     let _ = self.db.log(
                         head,
                         "repair",
-                        &format!("permanent piece {}: fetched, checked, claimed as deal {deal}", p.id),
+                        &format!(
+                            "permanent piece {}: fetched, checked, claimed as deal {deal}",
+                            p.id
+                        ),
                     );
                     return;
                 }
                 Err(e) => {
                     tracing::warn!(piece = p.id, %e, "repair failed");
-                    let _ = self
-                        .db
-                        .log(head, "repair_failed", &format!("permanent piece {}: {e}", p.id));
+                    let _ = self.db.log(
+                        head,
+                        "repair_failed",
+                        &format!("permanent piece {}: {e}", p.id),
+                    );
                 }
             }
         }
@@ -177,11 +190,7 @@ impl Provider {
 
     /// The recall proof of `target` from this miner's sector holding the piece (blocking: it
     /// reads the sector's data tree), or why there is none.
-    pub fn recall_proof(
-        &self,
-        target: &RecallTarget,
-        deal: DealId,
-    ) -> Result<RecallProof, String> {
+    pub fn recall_proof(&self, target: &RecallTarget, deal: DealId) -> Result<RecallProof, String> {
         let n = self
             .db
             .deal(deal)
@@ -230,17 +239,25 @@ async fn fetch_piece(url: &str, tmp: &Path, piece_size: u64) -> Result<(u64, Pie
         .await
         .map_err(|e| e.to_string())?;
     if !resp.status().is_success() {
-        return Err(format!("{}: {}", resp.status(), resp.text().await.unwrap_or_default()));
+        return Err(format!(
+            "{}: {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        ));
     }
     let max = piece_size / 128 * 127;
-    let mut f = tokio::fs::File::create(tmp).await.map_err(|e| e.to_string())?;
+    let mut f = tokio::fs::File::create(tmp)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut len = 0u64;
     let mut stream = resp.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| format!("cut off after {len} bytes: {e}"))?;
         len += chunk.len() as u64;
         if len > max {
-            return Err(format!("more than {max} bytes for a {piece_size}-byte piece"));
+            return Err(format!(
+                "more than {max} bytes for a {piece_size}-byte piece"
+            ));
         }
         f.write_all(&chunk).await.map_err(|e| e.to_string())?;
     }

@@ -289,7 +289,12 @@ impl Provider {
             .filter_map(|d| self.db.deal(*d).ok().flatten())
             .map(|d| d.proposal.proposal.end_epoch)
             .collect();
-        let deal_end = ends.iter().copied().filter(|e| *e < Epoch::MAX).max().unwrap_or(0);
+        let deal_end = ends
+            .iter()
+            .copied()
+            .filter(|e| *e < Epoch::MAX)
+            .max()
+            .unwrap_or(0);
         // A permanent replica (no end) lives as long as the chain lets its sector: the longest
         // life, less a period of slack for the pre-commit's inclusion.
         let floor = if ends.contains(&Epoch::MAX) {

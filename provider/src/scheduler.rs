@@ -448,7 +448,9 @@ impl Provider {
                     };
                     let had_recall = recall.is_some();
                     let mut sent = self.send(submit(recall)).await;
-                    if had_recall && matches!(&sent, Err(e) if e.message.starts_with("recall proof")) {
+                    if had_recall
+                        && matches!(&sent, Err(e) if e.message.starts_with("recall proof"))
+                    {
                         // The recall share is lost; the rest of the reward is not.
                         let _ = self.db.log(
                             head,
@@ -467,7 +469,11 @@ impl Provider {
                                     "epoch {}: reward {}{}",
                                     t.epoch,
                                     t.reward,
-                                    if had_recall { " with a recall proof" } else { "" }
+                                    if had_recall {
+                                        " with a recall proof"
+                                    } else {
+                                        ""
+                                    }
                                 ),
                             );
                         }

@@ -209,10 +209,15 @@ async fn upload_permanent(
         .permanent_piece(piece)
         .await
         .map_err(|e| reject(StatusCode::NOT_FOUND, e.to_string()))?;
-    let tmp = p.home.join("pieces").join(format!(".permanent-{piece}.tmp"));
+    let tmp = p
+        .home
+        .join("pieces")
+        .join(format!(".permanent-{piece}.tmp"));
     let (len, commp) = receive(body, info.piece_size, &tmp).await?;
     match p.take_replica(piece, &tmp, len, &commp).await {
-        Ok(deal) => Ok(Json(json!({ "piece": piece, "deal_id": deal, "bytes": len }))),
+        Ok(deal) => Ok(Json(
+            json!({ "piece": piece, "deal_id": deal, "bytes": len }),
+        )),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
             Err(reject(StatusCode::UNPROCESSABLE_ENTITY, e))

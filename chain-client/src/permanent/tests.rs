@@ -5,7 +5,9 @@ fn sector() -> (Vec<Node>, Vec<(u64, Node, u64)>) {
     let mut leaves = Vec::new();
     let mut pieces = Vec::new();
     for seed in [1u8, 2] {
-        let data: Vec<u8> = (0..1016u32).map(|i| (i as u8).wrapping_mul(seed) ^ seed).collect();
+        let data: Vec<u8> = (0..1016u32)
+            .map(|i| (i as u8).wrapping_mul(seed) ^ seed)
+            .collect();
         let info = strata_sealer::comm_p(&data[..], data.len() as u64).unwrap();
         assert_eq!(info.padded_size, 1024);
         pieces.push((leaves.len() as u64 * 32, info.comm_p, 1024));
@@ -72,11 +74,19 @@ fn tampered_chunks_and_paths_are_refused_by_name() {
         for bit in [0usize, 77, 253] {
             let mut p = good.clone();
             p.chunk[node][bit / 8] ^= 1 << (bit % 8);
-            assert_eq!(check(&p), Err(RecallError::NotInPiece), "node {node} bit {bit}");
+            assert_eq!(
+                check(&p),
+                Err(RecallError::NotInPiece),
+                "node {node} bit {bit}"
+            );
         }
     }
     // A wrong sibling below the piece breaks the piece; above it, the sector.
-    for (h, want) in [(0, RecallError::NotInPiece), (1, RecallError::NotInPiece), (2, RecallError::NotInSector)] {
+    for (h, want) in [
+        (0, RecallError::NotInPiece),
+        (1, RecallError::NotInPiece),
+        (2, RecallError::NotInSector),
+    ] {
         let mut p = good.clone();
         p.path[h][0] ^= 1;
         assert_eq!(check(&p), Err(want), "sibling {h}");
@@ -136,8 +146,16 @@ fn a_whole_sector_piece_is_its_own_commd() {
     assert_eq!(comm_d(&leaves), info.comm_p);
     for chunk_bytes in [256, 2048] {
         let p = prove_from_leaves(0, &leaves, 0, chunk_bytes);
-        verify_recall(&target(0, 0, chunk_bytes), &p, &info.comm_p, 2048, 0, &info.comm_p, 2048)
-            .unwrap();
+        verify_recall(
+            &target(0, 0, chunk_bytes),
+            &p,
+            &info.comm_p,
+            2048,
+            0,
+            &info.comm_p,
+            2048,
+        )
+        .unwrap();
     }
 }
 
@@ -165,11 +183,26 @@ fn constants_are_checked() {
     PermanentConstants::default().check().unwrap();
     PermanentConstants::arweave_2_6().check().unwrap();
     let bad = [
-        PermanentConstants { kryder_rate_bps: 0, ..Default::default() },
-        PermanentConstants { upfront_share: (1, 1), ..Default::default() },
-        PermanentConstants { recall_chunk_bytes: 100, ..Default::default() },
-        PermanentConstants { max_replicas: 0, ..Default::default() },
-        PermanentConstants { recall_reward_share: (2, 1), ..Default::default() },
+        PermanentConstants {
+            kryder_rate_bps: 0,
+            ..Default::default()
+        },
+        PermanentConstants {
+            upfront_share: (1, 1),
+            ..Default::default()
+        },
+        PermanentConstants {
+            recall_chunk_bytes: 100,
+            ..Default::default()
+        },
+        PermanentConstants {
+            max_replicas: 0,
+            ..Default::default()
+        },
+        PermanentConstants {
+            recall_reward_share: (2, 1),
+            ..Default::default()
+        },
     ];
     for b in bad {
         assert!(b.check().is_err(), "{b:?}");

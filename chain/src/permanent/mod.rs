@@ -283,12 +283,16 @@ pub fn claim(
              miners"
         )));
     }
-    let slot = p.slots.iter().position(|sl| sl.deal.is_none()).ok_or_else(|| {
-        ChainError::duplicate(format!(
-            "piece {piece} has no open replica slot (all {} are claimed or held)",
-            p.slots.len()
-        ))
-    })?;
+    let slot = p
+        .slots
+        .iter()
+        .position(|sl| sl.deal.is_none())
+        .ok_or_else(|| {
+            ChainError::duplicate(format!(
+                "piece {piece} has no open replica slot (all {} are claimed or held)",
+                p.slots.len()
+            ))
+        })?;
     let collateral =
         economics::min_provider_collateral(c, circulating, network_raw, p.piece_size as u128);
     let proposal = DealProposal {
@@ -357,7 +361,10 @@ pub fn on_activate(s: &mut State, deals: &[DealId]) -> Result<(), ChainError> {
             Pot::EndowmentUpfront,
             Pot::MinerEscrow(miner),
             share,
-            &format!("permanent_upfront_paid piece {} slot {} deal {d}", r.piece, r.slot),
+            &format!(
+                "permanent_upfront_paid piece {} slot {} deal {d}",
+                r.piece, r.slot
+            ),
         )?;
     }
     Ok(())
@@ -372,7 +379,14 @@ pub fn on_lost(s: &mut State, now: Epoch, deal: DealId, why: &str) {
         if slot.deal == Some(deal) {
             slot.deal = None;
             slot.reoffered += 1;
-            tracing::info!(piece = r.piece, slot = r.slot, deal, epoch = now, why, "replica lost: slot re-offered");
+            tracing::info!(
+                piece = r.piece,
+                slot = r.slot,
+                deal,
+                epoch = now,
+                why,
+                "replica lost: slot re-offered"
+            );
         }
     }
 }
@@ -415,7 +429,10 @@ pub fn pay_proven(
         for d in &sec.deals {
             if let Some(deal) = s.deals.get(d) {
                 if deal.permanent.is_some() && deal.status == DealStatus::Active {
-                    due.push((*d, pricing::period_payout(ctx.constants, now, deal.proposal.piece_size)));
+                    due.push((
+                        *d,
+                        pricing::period_payout(ctx.constants, now, deal.proposal.piece_size),
+                    ));
                 }
             }
         }

@@ -49,7 +49,10 @@ pub fn price_per_byte_year(c: &Constants, t: Epoch) -> Token {
 pub fn perpetual_value(c: &Constants, t: Epoch, bytes: u128) -> Token {
     let p = &c.permanent;
     Token(mul_div(
-        p.price_per_byte_year.0.saturating_mul(bytes).saturating_mul(10_000),
+        p.price_per_byte_year
+            .0
+            .saturating_mul(bytes)
+            .saturating_mul(10_000),
         cost_factor_q64(c, t),
         ONE_Q64.saturating_mul(p.kryder_rate_bps.max(1) as u128),
     ))
@@ -140,7 +143,10 @@ mod tests {
         // No decline: flat.
         let mut flat = c.clone();
         flat.permanent.cost_decline_bps = 0;
-        assert_eq!(price_per_byte_year(&flat, 50 * year), flat.permanent.price_per_byte_year);
+        assert_eq!(
+            price_per_byte_year(&flat, 50 * year),
+            flat.permanent.price_per_byte_year
+        );
     }
 
     #[test]
@@ -183,7 +189,10 @@ mod tests {
         let lambda = -(0.995f64.ln());
         let want = paid_in as f64 * (1.0 - 0.995f64.powi(1000)) * 0.005 / lambda;
         assert!(rel(out, want) < 1e-3, "{out} vs {want}");
-        assert_eq!(years_covered(Token(paid_in), Token(2048 * 1_000_000_000), 50), None);
+        assert_eq!(
+            years_covered(Token(paid_in), Token(2048 * 1_000_000_000), 50),
+            None
+        );
         let y = years_covered(Token(paid_in / 2), Token(2048 * 1_000_000_000), 50).unwrap();
         assert!((y - 138.8).abs() < 0.5, "{y}");
     }
