@@ -242,7 +242,7 @@ fn check_recall(
         })
         .ok_or_else(|| {
             bad(format!(
-                "sector {} holds no active replica of piece {}: the winner does not store the                  recalled chunk",
+                "sector {} holds no active replica of piece {}: the winner does not store the recalled chunk",
                 p.sector, target.piece
             ))
         })?;

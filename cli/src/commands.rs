@@ -72,6 +72,10 @@ pub struct DemoArgs {
     /// Only the offline part: seal, unseal, prove WindowPoSt into a file and audit it — no chain.
     #[arg(long)]
     pub offline: bool,
+    /// Permanent storage instead: two providers, a client paying once for two replicas, the
+    /// endowment's payouts and a block winner's recall proof.
+    #[arg(long, conflicts_with = "offline")]
+    pub permanent: bool,
     /// With --offline: also prove the seal (PoRep).
     #[arg(long)]
     pub seal_proof: bool,

@@ -17,7 +17,9 @@ use strata_chain_client::views::{DealStatus, EventFilter, SectorStatus};
 use strata_chain_client::{ChainApi, KeyPair, Token};
 use strata_params::groth16_files::{ParamsStore, ProofKind};
 use strata_params::ProofType;
+use strata_chain_client::views::Constants;
 use strata_provider::{Provider, ProviderConfig};
+use std::path::Path;
 
 struct Demo {
     chain: Arc<Chain>,
@@ -149,39 +151,43 @@ pub fn run(args: DemoArgs) -> Result<()> {
     crate::chain_cmd::runtime()?.block_on(demo(args))
 }
 
-async fn demo(args: DemoArgs) -> Result<()> {
-    let (_tmp, dir) = crate::commands::demo_dir(&args.keep)?;
-    let pt = ProofType::for_size(args.sector_size)?;
+/// A devnet for a demo: the chain in `dir/chain` on a timer of calibrated epochs.
+pub(crate) struct Devnet {
+    pub chain: Arc<Chain>,
+    pub constants: Constants,
+    pub store: ParamsStore,
+    pub pt: ProofType,
+    pub timer: tokio::task::JoinHandle<()>,
+}
+
+/// Makes sure the parameters exist, calibrates the epoch to this machine (unless
+/// `block_time_ms` is given) and starts the devnet.
+pub(crate) async fn start_devnet(
+    dir: &Path,
+    pt: ProofType,
+    block_time_ms: Option<u64>,
+) -> Result<Devnet> {
     let store = ParamsStore::new(ParamsStore::default_dir());
-    println!(
-        "Strata demo: a devnet, a storage provider and a client in {} ({} sectors)",
-        dir.display(),
-        pt.sector_size
-    );
     let kinds = [ProofKind::Window, ProofKind::Winning, ProofKind::Porep];
-    let pt2 = pt;
     let s2 = store.clone();
-    let quiet = false;
-    tokio::task::spawn_blocking(move || crate::params_cmd::ensure(&s2, &pt2, &kinds, quiet))
+    tokio::task::spawn_blocking(move || crate::params_cmd::ensure(&s2, &pt, &kinds, false))
         .await??;
     let preset = Genesis::preset("devnet")?.constants;
     let budget_epochs = preset.challenge_lookback + preset.deadline_window - 1;
-    let block_ms = match args.block_time_ms {
+    let block_ms = match block_time_ms {
         Some(ms) => ms,
         None => {
-            let (s2, pt2) = (store.clone(), pt);
+            let s2 = store.clone();
             let (ms, secs) =
-                tokio::task::spawn_blocking(move || calibrate_block_ms(&pt2, &s2, budget_epochs))
+                tokio::task::spawn_blocking(move || calibrate_block_ms(&pt, &s2, budget_epochs))
                     .await??;
             println!("  a WindowPoSt takes {secs:.1} s on this machine now: {ms} ms epochs give a deadline {:.1} s to prove ({budget_epochs} epochs)", (ms as i64 * budget_epochs) as f64 / 1000.0);
             ms
         }
     };
-
-    // The chain.
     let mut genesis = Genesis::preset("devnet")?;
     genesis.constants.block_time_ms = block_ms;
-    let c = genesis.constants.clone();
+    let constants = genesis.constants.clone();
     let chain = Arc::new(
         Chain::open(
             &dir.join("chain"),
@@ -192,18 +198,42 @@ async fn demo(args: DemoArgs) -> Result<()> {
         .map_err(e)?,
     );
     let timer = spawn_epoch_timer(chain.clone(), block_ms);
+    Ok(Devnet {
+        chain,
+        constants,
+        store,
+        pt,
+        timer,
+    })
+}
+
+/// A demo's provider: its miner on chain, its daemon running.
+pub(crate) struct DemoProvider {
+    pub provider: Arc<Provider>,
+    pub miner: MinerId,
+    pub url: String,
+    pub daemon: tokio::task::JoinHandle<Result<(), strata_provider::ProviderError>>,
+}
+
+/// Funds a new owner from the faucet (enough for a sector's deposit and pledge twice over, at
+/// least 100), creates its miner with a deal endpoint on a local port, and starts its daemon in
+/// `home` (seal proofs in a child process of this binary, stopped while a PoSt is proven).
+pub(crate) async fn start_provider(
+    net: &Devnet,
+    home: &Path,
+    accept_repairs: bool,
+) -> Result<DemoProvider> {
+    let (chain, c, pt) = (&net.chain, &net.constants, net.pt);
     let faucet = devnet_faucet();
-    // Enough for the deposit and pledge of a sector of this size (twice over), at least 100.
     let size = pt.sector_size.bytes() as u128;
     let circulating = chain.network().await.map_err(e)?.supply.total();
-    let need = strata_chain::economics::precommit_deposit(&c, 0, 0, 10 * size).0
-        + strata_chain::economics::initial_pledge(&c, 0, 0, circulating, size).0;
+    let need = strata_chain::economics::precommit_deposit(c, 0, 0, 10 * size).0
+        + strata_chain::economics::initial_pledge(c, 0, 0, circulating, size).0;
     let funding =
         Token((2 * need).max(Token::whole(100).0) / Token::whole(1).0 * Token::whole(1).0);
     let owner = KeyPair::generate().map_err(|e| anyhow!("{e}"))?;
-    let client = KeyPair::generate().map_err(|e| anyhow!("{e}"))?;
     send(
-        &*chain,
+        &**chain,
         &faucet,
         Method::Transfer {
             to: owner.address(),
@@ -212,6 +242,94 @@ async fn demo(args: DemoArgs) -> Result<()> {
         false,
     )
     .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let id = send(
+        &**chain,
+        &owner,
+        Method::CreateMiner {
+            worker: owner.address(),
+            proof_type: pt.id,
+            deal_endpoint: url.clone(),
+        },
+        false,
+    )
+    .await?;
+    let miner = chain.receipt(id).await.map_err(e)?.result["miner"]
+        .as_u64()
+        .context("no miner id")?;
+    send(
+        &**chain,
+        &owner,
+        Method::AddMinerBalance {
+            miner,
+            amount: funding,
+        },
+        false,
+    )
+    .await?;
+    send(
+        &**chain,
+        &owner,
+        Method::AddEscrow {
+            to: EscrowHolder::Miner(miner),
+            amount: Token::whole(10),
+        },
+        false,
+    )
+    .await?;
+    let config = ProviderConfig {
+        miner,
+        owner: owner.address(),
+        worker: owner.address(),
+        worker_key: "demo".into(),
+        keystore: home.join("keystore.json"),
+        rpc: "in-process".into(),
+        listen: addr,
+        proof_type: pt.id,
+        min_price_per_epoch: Token(1),
+        min_start_delay: 60,
+        max_parallel_jobs: 1,
+        winning_min_interval: 40,
+        accept_repairs,
+        proving_threads: strata_provider::config::default_proving_threads(),
+        sealing_nice: strata_provider::config::default_sealing_nice(),
+        params_dir: Some(net.store.dir().to_path_buf()),
+        parent_cache: None,
+    };
+    config.save(home)?;
+    let provider = Provider::open_with(
+        home,
+        config,
+        chain.clone() as Arc<dyn ChainApi>,
+        KeyPair::from_secret(&owner.secret()),
+        strata_provider::seal_prover::SealProver::Child(
+            std::env::current_exe().context("locating the strata binary for seal proofs")?,
+        ),
+    )
+    .await?;
+    let daemon = tokio::spawn(provider.clone().run(listener));
+    Ok(DemoProvider {
+        provider,
+        miner,
+        url,
+        daemon,
+    })
+}
+
+async fn demo(args: DemoArgs) -> Result<()> {
+    let (_tmp, dir) = crate::commands::demo_dir(&args.keep)?;
+    let pt = ProofType::for_size(args.sector_size)?;
+    println!(
+        "Strata demo: a devnet, a storage provider and a client in {} ({} sectors)",
+        dir.display(),
+        pt.sector_size
+    );
+    let net = start_devnet(&dir, pt, args.block_time_ms).await?;
+    let (chain, c, store) = (net.chain.clone(), net.constants.clone(), net.store.clone());
+    let faucet = devnet_faucet();
+    let client = KeyPair::generate().map_err(|e| anyhow!("{e}"))?;
     send(
         &*chain,
         &faucet,
@@ -222,77 +340,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
         false,
     )
     .await?;
-
-    // The provider: a miner on chain, its daemon on a local port.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let id = send(
-        &*chain,
-        &owner,
-        Method::CreateMiner {
-            worker: owner.address(),
-            proof_type: pt.id,
-            deal_endpoint: format!("http://{addr}"),
-        },
-        false,
-    )
-    .await?;
-    let miner = chain.receipt(id).await.map_err(e)?.result["miner"]
-        .as_u64()
-        .context("no miner id")?;
-    send(
-        &*chain,
-        &owner,
-        Method::AddMinerBalance {
-            miner,
-            amount: funding,
-        },
-        false,
-    )
-    .await?;
-    send(
-        &*chain,
-        &owner,
-        Method::AddEscrow {
-            to: EscrowHolder::Miner(miner),
-            amount: Token::whole(10),
-        },
-        false,
-    )
-    .await?;
-    let home = dir.join("miner");
-    let config = ProviderConfig {
+    let DemoProvider {
+        provider,
         miner,
-        owner: owner.address(),
-        worker: owner.address(),
-        worker_key: "demo".into(),
-        keystore: dir.join("keystore.json"),
-        rpc: "in-process".into(),
-        listen: addr,
-        proof_type: pt.id,
-        min_price_per_epoch: Token(1),
-        min_start_delay: 60,
-        max_parallel_jobs: 1,
-        winning_min_interval: 40,
-        accept_repairs: false,
-        proving_threads: strata_provider::config::default_proving_threads(),
-        sealing_nice: strata_provider::config::default_sealing_nice(),
-        params_dir: Some(store.dir().to_path_buf()),
-        parent_cache: None,
-    };
-    config.save(&home)?;
-    // Seal proofs in a child process of this binary, stopped while a PoSt is proven.
-    let provider = Provider::open_with(
-        &home,
-        config,
-        chain.clone() as Arc<dyn ChainApi>,
-        KeyPair::from_secret(&owner.secret()),
-        strata_provider::seal_prover::SealProver::Child(
-            std::env::current_exe().context("locating the strata binary for seal proofs")?,
-        ),
-    )
-    .await?;
-    let daemon = tokio::spawn(provider.clone().run(listener));
+        url,
+        daemon,
+    } = start_provider(&net, &dir.join("miner"), false).await?;
     let mut d = Demo {
         chain: chain.clone(),
         provider: provider.clone(),
@@ -301,7 +354,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         checks: vec![],
         log_seen: 0,
     };
-    d.say(&format!("devnet up: proving period {} epochs, {} deadlines of {}; miner m{miner} created, its deal endpoint http://{addr}", c.proving_period, c.deadlines, c.deadline_window));
+    d.say(&format!("devnet up: proving period {} epochs, {} deadlines of {}; miner m{miner} created, its deal endpoint {url}", c.proving_period, c.deadlines, c.deadline_window));
     d.collateral().await?;
 
     // The client's deal.
@@ -480,13 +533,13 @@ async fn demo(args: DemoArgs) -> Result<()> {
         report.winning,
         report.beacon_checked
     ));
-    let net = chain.network().await.map_err(e)?;
+    let supply = chain.network().await.map_err(e)?.supply;
     d.say(&format!(
         "supply {} = genesis {} + minted {} − burnt {} (checked every epoch)",
-        net.supply.total(),
-        net.supply.genesis,
-        net.supply.minted,
-        net.supply.burnt
+        supply.total(),
+        supply.genesis,
+        supply.minted,
+        supply.burnt
     ));
     // Proving had priority throughout: every deadline with sectors was answered.
     let missed = provider.metrics.posts_missed.load(Relaxed);
@@ -514,7 +567,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         d.say(&format!("  {}", b.describe()));
     }
     daemon.abort();
-    timer.abort();
+    net.timer.abort();
     provider.idle().await;
     println!(
         "demo passed: {} checks in {:.0} s",

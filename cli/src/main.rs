@@ -10,6 +10,7 @@ mod chain_cmd;
 mod client_cmd;
 mod commands;
 mod demo;
+mod demo_permanent;
 mod miner_cmd;
 mod params_cmd;
 mod permanent_cmd;
@@ -158,6 +159,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => commands::seal(args),
         Command::Unseal(args) => commands::unseal(args),
         Command::Demo(args) if args.offline => commands::demo_offline(args),
+        Command::Demo(args) if args.permanent => demo_permanent::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Params(cmd) => params_cmd::run(cmd),
         Command::Prove(cmd) => proofs_cmd::prove(cmd),

@@ -345,7 +345,10 @@ async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
             )
         })
         .collect();
-    let v = serde_json::json!({"miner": m, "recent": log, "budgets": budgets, "times_ms": times});
+    let permanent = strata_chain_client::permanent::miner_summary(&rpc, config.miner)
+        .await
+        .map_err(e)?;
+    let v = serde_json::json!({"miner": m, "permanent": permanent, "recent": log, "budgets": budgets, "times_ms": times});
     print(json, &v, |_| {
         let b = &m.balances;
         let mut s = format!(
@@ -357,6 +360,14 @@ async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
             b.available, b.precommit_deposits, b.locked_pledge, b.vesting, b.fee_debt, b.escrow_free, b.escrow_locked,
             m.current_deadline.index, m.current_deadline.challenge, m.current_deadline.open, m.current_deadline.close, m.current_deadline.fault_cutoff
         );
+        s.push_str(&format!(
+            "\npermanent storage: {} replicas held ({} B), {} claimed and sealing; income {} upfront, {} from the endowment",
+            permanent.replicas_held,
+            permanent.bytes_held,
+            permanent.replicas_claimed,
+            permanent.upfront_income,
+            permanent.endowment_income
+        ));
         for b in &budgets {
             s.push_str(&format!("\n{}", b.describe()));
         }

@@ -227,4 +227,64 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         !metrics.contains("strata_posts_submitted_total 0"),
         "{metrics}"
     );
+
+    // Permanent storage from the CLI: refusals first, nothing paid for them.
+    let archive = h.join("archive.txt");
+    std::fs::write(&archive, "kept for ever. ".repeat(60)).unwrap();
+    let a = archive.to_str().unwrap();
+    let o = env.run(&["client", "store", a, "--from", "client"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--permanent"));
+    let o = env.run(&[
+        "client", "store", "--permanent", a, "--max-fee", "1atto", "--from", "client",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("above max_fee"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(env.json(&["chain", "endowment"])["pieces"], 0);
+    // Two replicas wanted, one miner: it takes one, the other slot stays open for repairs.
+    let r = env.json(&[
+        "client",
+        "store",
+        "--permanent",
+        a,
+        "--replicas",
+        "2",
+        "--from",
+        "client",
+    ]);
+    assert_eq!(r["replicas"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(r["replicas"][0][0], 1000, "{r}");
+    let e = env.json(&["chain", "endowment"]);
+    assert_eq!(e["pieces"], 1, "{e}");
+    assert_eq!(e["pool"], r["quote"]["endowment"], "{e} {r}");
+    assert_eq!(e["replicas_claimed"], 1, "{e}");
+    assert_eq!(e["replicas_open"], 1, "{e}");
+    let text = env.ok(&["chain", "endowment", "--pieces"]);
+    assert!(text.contains("slot 1: Open"), "{text}");
+    // The daemon seals it; `miner info` and /metrics show the replica held.
+    env.wait("the replica held", 400, || {
+        env.json(&["miner", "info"])["permanent"]["replicas_held"] == 1
+    });
+    let info = env.json(&["miner", "info"]);
+    assert_eq!(info["permanent"]["bytes_held"], r["quote"]["piece_size"], "{info}");
+    assert_ne!(info["permanent"]["upfront_income"], "0", "{info}");
+    assert!(env
+        .ok(&["miner", "info"])
+        .contains("permanent storage: 1 replicas held"));
+    let metrics = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&listen).unwrap();
+        write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(
+        metrics.contains("strata_permanent_replicas{state=\"held\"} 1"),
+        "{metrics}"
+    );
 }

@@ -53,7 +53,12 @@ impl Provider {
             return Err(format!("piece {piece} has no open replica slot"));
         }
         let head = self.chain.head().await.map_err(|e| e.to_string())?.epoch;
-        let start = self.earliest_start_now(head).await?;
+        // A replica has no end, so a later activation costs the client nothing but a wait, while
+        // a missed one slashes this miner's collateral and re-offers the slot: claim twice the
+        // time the measured sealing and proving need (within the chain's claim limit).
+        let earliest = self.earliest_start_now(head).await?;
+        let limit = head + self.constants.permanent.max_claim_days * self.constants.epochs_per_day;
+        let start = (head + 2 * (earliest - head)).min(limit).max(earliest);
         let msg = self
             .send(Method::ClaimReplica {
                 miner: self.miner(),
@@ -205,27 +210,45 @@ impl Provider {
             .map_err(|e| e.to_string())?
             .and_then(|s| s.deals.iter().position(|d| *d == deal))
             .ok_or_else(|| format!("sector {n} does not list deal {deal}"))?;
-        let placed = meta
-            .pieces
-            .get(index)
-            .ok_or_else(|| format!("sector {n}'s meta has no piece {index}"))?;
-        let paths = SectorPaths::new(&dir);
-        let tree = TreeReader::open(
-            self.proof_type.tree_d_shape(),
-            &paths.unsealed(),
-            &paths.tree_d(),
-        )
-        .map_err(|e| e.to_string())?;
-        let nodes = target.chunk_bytes / 32;
-        let first = (placed.offset + target.chunk * target.chunk_bytes) / 32;
-        let opening = tree.prove(first);
-        let skip = nodes.trailing_zeros() as usize;
-        Ok(RecallProof {
-            sector: n,
-            chunk: (first..first + nodes).map(|i| tree.leaf(i)).collect(),
-            path: opening.siblings[skip..].iter().map(|s| s[0]).collect(),
-        })
+        recall_from_sector(&dir, &self.proof_type, &meta, index, target)
     }
+}
+
+/// The recall proof of `target` from the sector in `dir` (its meta already loaded) whose
+/// `index`-th piece is the target's piece: the chunk's nodes from the unsealed data and their
+/// path up the sector's data tree to CommD.
+pub fn recall_from_sector(
+    dir: &Path,
+    proof_type: &strata_params::ProofType,
+    meta: &SectorMeta,
+    index: usize,
+    target: &RecallTarget,
+) -> Result<RecallProof, String> {
+    let placed = meta
+        .pieces
+        .get(index)
+        .ok_or_else(|| format!("sector {}'s meta has no piece {index}", meta.sector_number))?;
+    if !target.chunk_bytes.is_power_of_two()
+        || target.chunk_bytes < 32
+        || (target.chunk + 1) * target.chunk_bytes > placed.info.padded_size
+    {
+        return Err(format!(
+            "chunk {} of {} B lies outside the {}-byte piece",
+            target.chunk, target.chunk_bytes, placed.info.padded_size
+        ));
+    }
+    let paths = SectorPaths::new(dir);
+    let tree = TreeReader::open(proof_type.tree_d_shape(), &paths.unsealed(), &paths.tree_d())
+        .map_err(|e| e.to_string())?;
+    let nodes = target.chunk_bytes / 32;
+    let first = (placed.offset + target.chunk * target.chunk_bytes) / 32;
+    let opening = tree.prove(first);
+    let skip = nodes.trailing_zeros() as usize;
+    Ok(RecallProof {
+        sector: meta.sector_number,
+        chunk: (first..first + nodes).map(|i| tree.leaf(i)).collect(),
+        path: opening.siblings[skip..].iter().map(|s| s[0]).collect(),
+    })
 }
 
 /// Streams `url` into `tmp` (at most the piece's unpadded size) and computes its CommP.
@@ -274,4 +297,68 @@ async fn fetch_piece(url: &str, tmp: &Path, piece_size: u64) -> Result<(u64, Pie
     .await
     .map_err(|e| e.to_string())??;
     Ok((len, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_chain_client::permanent::verify_recall;
+
+    /// A recall proof read from a really sealed 2 KiB sector verifies against its CommD and the
+    /// piece's CommP for every chunk; a chunk past the piece is refused, not a panic.
+    #[test]
+    fn recall_from_a_sealed_sector_verifies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pt = strata_params::ProofType::for_size(strata_primitives::sizes::SectorSize::KIB2)
+            .unwrap();
+        let data: Vec<u8> = (0..2000u32).map(|i| (i * 13 % 251) as u8).collect();
+        let info = strata_sealer::comm_p(&data[..], data.len() as u64).unwrap();
+        let dir = tmp.path().join("sector");
+        let cfg = strata_sealer::SealConfig {
+            proof_type: pt,
+            prover_id: 1000,
+            sector_number: 3,
+            ticket: [7; 32],
+            parent_cache_dir: tmp.path().join("parents"),
+        };
+        strata_sealer::seal(
+            &cfg,
+            vec![strata_sealer::PieceSource {
+                reader: Box::new(std::io::Cursor::new(data.clone())),
+                len: data.len() as u64,
+            }],
+            &dir,
+            &strata_sealer::NoProgress,
+        )
+        .unwrap();
+        let meta = SectorMeta::load(&dir).unwrap();
+        for chunk in 0..4 {
+            let target = RecallTarget {
+                weave_offset: chunk * 512 + 5,
+                piece: 0,
+                chunk,
+                chunk_bytes: 512,
+            };
+            let proof = recall_from_sector(&dir, &pt, &meta, 0, &target).unwrap();
+            assert_eq!(proof.sector, 3);
+            verify_recall(
+                &target,
+                &proof,
+                &info.comm_p,
+                info.padded_size,
+                meta.pieces[0].offset,
+                &meta.comm_d,
+                pt.sector_size.bytes(),
+            )
+            .unwrap_or_else(|e| panic!("chunk {chunk}: {e}"));
+        }
+        let past = RecallTarget {
+            weave_offset: 0,
+            piece: 0,
+            chunk: 4,
+            chunk_bytes: 512,
+        };
+        assert!(recall_from_sector(&dir, &pt, &meta, 0, &past).is_err());
+        assert!(recall_from_sector(&dir, &pt, &meta, 1, &past).is_err());
+    }
 }

@@ -209,10 +209,13 @@ async fn upload_permanent(
         .permanent_piece(piece)
         .await
         .map_err(|e| reject(StatusCode::NOT_FOUND, e.to_string()))?;
+    // Two uploads of one piece may race (the chain lets only one claim): each gets its own file.
+    static UPLOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = UPLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = p
         .home
         .join("pieces")
-        .join(format!(".permanent-{piece}.tmp"));
+        .join(format!(".permanent-{piece}-{n}.tmp"));
     let (len, commp) = receive(body, info.piece_size, &tmp).await?;
     match p.take_replica(piece, &tmp, len, &commp).await {
         Ok(deal) => Ok(Json(
@@ -346,6 +349,31 @@ async fn metrics(State(p): State<Arc<Provider>>) -> String {
             String::new(),
             m.sectors.faulty as f64,
         ));
+    }
+    if let Ok(s) = strata_chain_client::permanent::miner_summary(p.chain.as_ref(), p.miner()).await
+    {
+        for (state, n) in [("held", s.replicas_held), ("claimed", s.replicas_claimed)] {
+            g.push((
+                "strata_permanent_replicas".into(),
+                format!("state=\"{state}\""),
+                n as f64,
+            ));
+        }
+        g.push((
+            "strata_permanent_bytes".into(),
+            String::new(),
+            s.bytes_held as f64,
+        ));
+        for (kind, v) in [
+            ("upfront", s.upfront_income),
+            ("endowment", s.endowment_income),
+        ] {
+            g.push((
+                "strata_permanent_income_tokens".into(),
+                format!("kind=\"{kind}\""),
+                v.0 as f64 / 1e18,
+            ));
+        }
     }
     // Each gauge's samples together (one TYPE line per name).
     let budgets = p.budgets();

@@ -5,53 +5,16 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use strata_chain::config::{devnet_faucet, Genesis};
+use strata_chain::config::devnet_faucet;
 use strata_chain::{Chain, SnarkVerifier};
 use strata_chain_client::types::{DealProposal, EscrowHolder, Method};
 use strata_chain_client::views::{DealStatus, SectorStatus};
-use strata_chain_client::{ChainApi, KeyPair, Message, Token};
-use strata_params::groth16_files::{ParamsStore, ProofKind};
-use strata_params::ProofType;
-use strata_primitives::sizes::SectorSize;
+use strata_chain_client::{ChainApi, KeyPair, Token};
 use strata_provider::db::Step;
-use strata_provider::{Provider, ProviderConfig};
+use strata_provider::Provider;
 
-fn genesis() -> Genesis {
-    let mut g = Genesis::preset("devnet").unwrap();
-    g.constants.min_sector_lifetime = 900;
-    // Deals of 150 epochs, so the test's proposals stay short (the preset's minimum is 180 days).
-    g.constants.min_deal_duration = 150;
-    // The test steps epochs itself, so an epoch lasts as long as the test takes; 30 s epochs tell
-    // the provider's intake (which turns measured wall time into epochs) that 50 epochs are
-    // plenty to seal and prove a 2 KiB sector.
-    g.constants.block_time_ms = 30_000;
-    g
-}
-
-fn params() -> ParamsStore {
-    let store = ParamsStore::new(ParamsStore::default_dir());
-    let pt = ProofType::for_size(SectorSize::KIB2).unwrap();
-    for kind in [ProofKind::Porep, ProofKind::Winning, ProofKind::Window] {
-        strata_prover::snark::load_or_generate_kind(&store, kind, &pt).unwrap();
-    }
-    store
-}
-
-async fn send(chain: &Chain, key: &KeyPair, call: Method) {
-    let nonce = chain.account(key.address()).await.unwrap().nonce;
-    chain
-        .submit_message(
-            Message {
-                network: chain.genesis().network.clone(),
-                from: key.address(),
-                nonce,
-                call,
-            }
-            .sign(key)
-            .unwrap(),
-        )
-        .unwrap();
-}
+mod common;
+use common::{block_on, params, send};
 
 struct World {
     chain: Arc<Chain>,
@@ -69,7 +32,7 @@ impl World {
         let chain = Arc::new(
             Chain::open(
                 chain_dir.path(),
-                genesis(),
+                common::genesis(),
                 Box::new(SnarkVerifier::new(store.clone())),
                 true,
             )
@@ -90,34 +53,7 @@ impl World {
             .await;
         }
         chain.step(1).unwrap();
-        send(
-            &chain,
-            &owner,
-            Method::CreateMiner {
-                worker: owner.address(),
-                proof_type: 1,
-                deal_endpoint: String::new(),
-            },
-        )
-        .await;
-        send(
-            &chain,
-            &owner,
-            Method::AddMinerBalance {
-                miner: 1000,
-                amount: Token::whole(500),
-            },
-        )
-        .await;
-        send(
-            &chain,
-            &owner,
-            Method::AddEscrow {
-                to: EscrowHolder::Miner(1000),
-                amount: Token::whole(10),
-            },
-        )
-        .await;
+        common::create_miner(&chain, &owner, 1000, "").await;
         send(
             &chain,
             &client,
@@ -130,35 +66,8 @@ impl World {
         chain.step(1).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = ProviderConfig {
-            miner: 1000,
-            owner: owner.address(),
-            worker: owner.address(),
-            worker_key: "owner".into(),
-            keystore: home.path().join("keystore.json"),
-            rpc: String::new(),
-            listen: addr,
-            proof_type: 1,
-            min_price_per_epoch: Token(1),
-            min_start_delay: 30,
-            max_parallel_jobs: 1,
-            params_dir: Some(store.dir().to_path_buf()),
-            parent_cache: None,
-            winning_min_interval: 100,
-            accept_repairs: false,
-            proving_threads: strata_provider::config::default_proving_threads(),
-            sealing_nice: strata_provider::config::default_sealing_nice(),
-        };
-        let provider = Provider::open(
-            home.path(),
-            config,
-            chain.clone() as Arc<dyn ChainApi>,
-            owner,
-        )
-        .await
-        .unwrap();
-        let app = strata_provider::server::router(provider.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let config = common::config(1000, &owner, home.path(), addr, &store, false);
+        let provider = common::start(&chain, home.path(), config, owner, listener).await;
         World {
             chain,
             provider,
@@ -237,9 +146,6 @@ impl World {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
-}
 
 fn sealed_file(home: &Path, n: u64) -> std::path::PathBuf {
     strata_sealer::SectorPaths::new(&home.join("sectors").join(format!("sector-{n}"))).sealed()

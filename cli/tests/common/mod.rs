@@ -18,8 +18,9 @@ pub fn strata(args: &[&str], cache: &Path) -> Output {
 pub fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&o.stderr)
+        "stderr: {}\nstdout: {}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
