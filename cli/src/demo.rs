@@ -7,19 +7,19 @@ use crate::client_cmd::{audit, make_deal, retrieve, DealRequest};
 use crate::commands::DemoArgs;
 use anyhow::{anyhow, bail, Context, Result};
 use std::future::Future;
+use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strata_chain::config::{devnet_faucet, Genesis};
 use strata_chain::{Chain, SnarkVerifier};
 use strata_chain_client::types::{EscrowHolder, Method, MinerId};
+use strata_chain_client::views::Constants;
 use strata_chain_client::views::{DealStatus, EventFilter, SectorStatus};
 use strata_chain_client::{ChainApi, KeyPair, Token};
 use strata_params::groth16_files::{ParamsStore, ProofKind};
 use strata_params::ProofType;
-use strata_chain_client::views::Constants;
 use strata_provider::{Provider, ProviderConfig};
-use std::path::Path;
 
 struct Demo {
     chain: Arc<Chain>,

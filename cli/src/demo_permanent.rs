@@ -115,7 +115,11 @@ async fn demo(args: DemoArgs) -> Result<()> {
     std::fs::write(&sample, &text.as_bytes()[..text.len().min(limit)])?;
     let r = store_permanent(&*chain, &client, &sample, 2, Some(miners.clone()), None).await?;
     if r.replicas.len() != 2 {
-        bail!("two replicas wanted, the providers took {:?} (refused: {:?})", r.replicas, r.refused);
+        bail!(
+            "two replicas wanted, the providers took {:?} (refused: {:?})",
+            r.replicas,
+            r.refused
+        );
     }
     let piece = r.piece;
     d.ok(&format!(
@@ -131,23 +135,28 @@ async fn demo(args: DemoArgs) -> Result<()> {
         r.replicas[1].0
     ));
 
-    // Both seal and prove-commit: the replicas are held.
+    // Both seal and prove-commit: the replicas are held, each miner paid its upfront share.
     let ch = chain.clone();
-    d.until("both replicas held", 1200, || {
-        let ch = ch.clone();
-        async move {
-            let p = ch.permanent_piece(piece).await.ok()?;
-            p.replicas
-                .iter()
-                .all(|r| r.status == ReplicaStatus::Held)
-                .then_some(())
-        }
-    })
-    .await?;
-    let mut upfront = Vec::new();
-    for m in &miners {
-        upfront.push(miner_summary(&*chain, *m).await.map_err(e)?.upfront_income);
-    }
+    let ms = miners.clone();
+    let upfront = d
+        .until("both replicas held", 1200, || {
+            let (ch, ms) = (ch.clone(), ms.clone());
+            async move {
+                let p = ch.permanent_piece(piece).await.ok()?;
+                p.replicas
+                    .iter()
+                    .all(|r| r.status == ReplicaStatus::Held)
+                    .then_some(())?;
+                let mut out = Vec::new();
+                for m in ms {
+                    let inc = miner_summary(&*ch, m).await.ok()?.upfront_income;
+                    (inc > Token::ZERO).then_some(())?;
+                    out.push(inc);
+                }
+                Some(out)
+            }
+        })
+        .await?;
     d.ok(&format!(
         "both replicas sealed and proven on chain: m{} and m{} hold the piece; each was paid its upfront share ({} and {})",
         miners[0], miners[1], upfront[0], upfront[1]

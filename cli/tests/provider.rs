@@ -236,7 +236,14 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--permanent"));
     let o = env.run(&[
-        "client", "store", "--permanent", a, "--max-fee", "1atto", "--from", "client",
+        "client",
+        "store",
+        "--permanent",
+        a,
+        "--max-fee",
+        "1atto",
+        "--from",
+        "client",
     ]);
     assert!(!o.status.success());
     assert!(
@@ -258,6 +265,10 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
     ]);
     assert_eq!(r["replicas"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(r["replicas"][0][0], 1000, "{r}");
+    // The provider's claim is a message: it lands in the next block.
+    env.wait("the claim on chain", 60, || {
+        env.json(&["chain", "endowment"])["replicas_claimed"] == 1
+    });
     let e = env.json(&["chain", "endowment"]);
     assert_eq!(e["pieces"], 1, "{e}");
     assert_eq!(e["pool"], r["quote"]["endowment"], "{e} {r}");
@@ -265,16 +276,15 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
     assert_eq!(e["replicas_open"], 1, "{e}");
     let text = env.ok(&["chain", "endowment", "--pieces"]);
     assert!(text.contains("slot 1: Open"), "{text}");
-    // The daemon seals it; `miner info` and /metrics show the replica held.
-    env.wait("the replica held", 400, || {
-        env.json(&["miner", "info"])["permanent"]["replicas_held"] == 1
-    });
+    // `miner info` and /metrics show the replica claimed (its sealing is the provider test's).
     let info = env.json(&["miner", "info"]);
-    assert_eq!(info["permanent"]["bytes_held"], r["quote"]["piece_size"], "{info}");
-    assert_ne!(info["permanent"]["upfront_income"], "0", "{info}");
-    assert!(env
-        .ok(&["miner", "info"])
-        .contains("permanent storage: 1 replicas held"));
+    assert_eq!(info["permanent"]["replicas_claimed"], 1, "{info}");
+    assert_eq!(info["permanent"]["replicas_held"], 0, "{info}");
+    let text = env.ok(&["miner", "info"]);
+    assert!(
+        text.contains("permanent storage: 0 replicas held (0 B), 1 claimed"),
+        "{text}"
+    );
     let metrics = {
         use std::io::{Read, Write};
         let mut s = std::net::TcpStream::connect(&listen).unwrap();
@@ -284,7 +294,7 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         out
     };
     assert!(
-        metrics.contains("strata_permanent_replicas{state=\"held\"} 1"),
+        metrics.contains("strata_permanent_replicas{state=\"claimed\"} 1"),
         "{metrics}"
     );
 }

@@ -53,12 +53,17 @@ impl Provider {
             return Err(format!("piece {piece} has no open replica slot"));
         }
         let head = self.chain.head().await.map_err(|e| e.to_string())?.epoch;
-        // A replica has no end, so a later activation costs the client nothing but a wait, while
-        // a missed one slashes this miner's collateral and re-offers the slot: claim twice the
-        // time the measured sealing and proving need (within the chain's claim limit).
+        // The claim's start is a deadline, not a wait: the sector is sealed at once either way.
+        // A replica has no end, so a generous deadline costs the client nothing, while a missed
+        // one slashes this miner's collateral and re-offers the slot. Sealing here pauses for
+        // every PoSt, so the measured estimate can be several times short on a busy miner:
+        // claim four times it, at least a day (within the chain's claim limit).
         let earliest = self.earliest_start_now(head).await?;
-        let limit = head + self.constants.permanent.max_claim_days * self.constants.epochs_per_day;
-        let start = (head + 2 * (earliest - head)).min(limit).max(earliest);
+        let c = &self.constants;
+        let limit = head + c.permanent.max_claim_days * c.epochs_per_day;
+        let start = (head + (4 * (earliest - head)).max(c.epochs_per_day))
+            .min(limit)
+            .max(earliest);
         let msg = self
             .send(Method::ClaimReplica {
                 miner: self.miner(),
@@ -238,8 +243,12 @@ pub fn recall_from_sector(
         ));
     }
     let paths = SectorPaths::new(dir);
-    let tree = TreeReader::open(proof_type.tree_d_shape(), &paths.unsealed(), &paths.tree_d())
-        .map_err(|e| e.to_string())?;
+    let tree = TreeReader::open(
+        proof_type.tree_d_shape(),
+        &paths.unsealed(),
+        &paths.tree_d(),
+    )
+    .map_err(|e| e.to_string())?;
     let nodes = target.chunk_bytes / 32;
     let first = (placed.offset + target.chunk * target.chunk_bytes) / 32;
     let opening = tree.prove(first);
@@ -309,8 +318,8 @@ mod tests {
     #[test]
     fn recall_from_a_sealed_sector_verifies() {
         let tmp = tempfile::tempdir().unwrap();
-        let pt = strata_params::ProofType::for_size(strata_primitives::sizes::SectorSize::KIB2)
-            .unwrap();
+        let pt =
+            strata_params::ProofType::for_size(strata_primitives::sizes::SectorSize::KIB2).unwrap();
         let data: Vec<u8> = (0..2000u32).map(|i| (i * 13 % 251) as u8).collect();
         let info = strata_sealer::comm_p(&data[..], data.len() as u64).unwrap();
         let dir = tmp.path().join("sector");

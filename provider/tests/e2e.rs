@@ -146,7 +146,6 @@ impl World {
     }
 }
 
-
 fn sealed_file(home: &Path, n: u64) -> std::path::PathBuf {
     strata_sealer::SectorPaths::new(&home.join("sectors").join(format!("sector-{n}"))).sealed()
 }

@@ -184,11 +184,7 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
     let w = World::new().await;
     let data: Vec<u8> = (0..2000u32).map(|i| (i * 13 % 251) as u8).collect();
     let info = strata_sealer::comm_p(&data[..], data.len() as u64).unwrap();
-    let quote = w
-        .chain
-        .permanent_quote(info.padded_size, 2)
-        .await
-        .unwrap();
+    let quote = w.chain.permanent_quote(info.padded_size, 2).await.unwrap();
     send(
         &w.chain,
         &w.client,
@@ -214,13 +210,20 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
     for node in [0, 1] {
         let r = w.upload(node, piece, &data).await;
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-        deals.push(r.json::<serde_json::Value>().await.unwrap()["deal_id"].as_u64().unwrap());
+        deals.push(
+            r.json::<serde_json::Value>().await.unwrap()["deal_id"]
+                .as_u64()
+                .unwrap(),
+        );
     }
     let r = w.upload(0, piece, &data).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("already stores"));
     let p = w.chain.permanent_piece(piece).await.unwrap();
-    assert!(p.replicas.iter().all(|r| r.status == ReplicaStatus::Claimed));
+    assert!(p
+        .replicas
+        .iter()
+        .all(|r| r.status == ReplicaStatus::Claimed));
 
     // Both seal; both are paid each period they prove; m1002 has nothing to repair.
     w.until("both replicas held and paid", 400, |w| {
@@ -263,7 +266,7 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
     })
     .await;
     let p = w.chain.permanent_piece(piece).await.unwrap();
-    let mut holders: Vec<MinerId> = p.holders().into_iter().map(|(_, m)| m).collect();
+    let mut holders: Vec<MinerId> = p.holders().map(|(_, m)| m).collect();
     holders.sort();
     assert_eq!(holders, vec![1001, 1002]);
     assert_eq!(p.replicas.iter().map(|r| r.reoffered).sum::<u64>(), 1);
@@ -273,13 +276,26 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
     assert_eq!(repaired.len(), 1);
     assert!(w.active(1002, 1));
     // The repaired copy is the client's bytes, retrievable from m1002.
-    let got = reqwest::get(format!(
-        "{}/deals/{}/data",
-        w.nodes[2].url, repaired[0].id
-    ))
-    .await
-    .unwrap();
+    let got = reqwest::get(format!("{}/deals/{}/data", w.nodes[2].url, repaired[0].id))
+        .await
+        .unwrap();
     assert_eq!(got.bytes().await.unwrap().to_vec(), data);
+    // Its /metrics show the replica held and the endowment's income.
+    let metrics = reqwest::get(format!("{}/metrics", w.nodes[2].url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("strata_permanent_replicas{state=\"held\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("strata_permanent_bytes 2048"), "{metrics}");
+    assert!(
+        !metrics.contains("strata_permanent_income_tokens{kind=\"endowment\"} 0\n"),
+        "{metrics}"
+    );
 
     // One more period: the survivors keep being paid, the terminated holder is paid nothing.
     let (a, b) = (w.income(1001), w.income(1002));
@@ -288,7 +304,11 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
         w.income(1001) > a && w.income(1002) > b
     })
     .await;
-    assert_eq!(w.income(1000), paid_before, "a terminated replica is not paid");
+    assert_eq!(
+        w.income(1000),
+        paid_before,
+        "a terminated replica is not paid"
+    );
     let payouts_after_end = w
         .chain
         .events(EventFilter {
@@ -298,7 +318,10 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.why.contains(&format!("endowment_payout deal {}", deals[0])))
+        .filter(|e| {
+            e.why
+                .contains(&format!("endowment_payout deal {}", deals[0]))
+        })
         .count();
     assert!(payouts_after_end >= 1);
 

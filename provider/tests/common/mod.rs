@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use strata_chain::config::Genesis;
 use strata_chain::Chain;
-use strata_chain_client::types::{MinerId, Method};
+use strata_chain_client::types::{Method, MinerId};
 use strata_chain_client::{ChainApi, KeyPair, Message, Token};
 use strata_params::groth16_files::{ParamsStore, ProofKind};
 use strata_params::ProofType;
