@@ -69,6 +69,16 @@ impl Drop for Kill {
     }
 }
 
+/// The daemon's `GET /metrics`, over a bare HTTP/1.0 request.
+fn scrape(listen: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(listen).unwrap();
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 fn step(env: &Env, n: u64) -> String {
     env.json(&["miner", "sectors", "list"])
         .as_array()
@@ -211,14 +221,7 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         + audit["window"].as_u64().unwrap()
         + audit["winning"].as_u64().unwrap();
     assert_eq!(audit["beacon_checked"].as_u64(), Some(checked));
-    let metrics = {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&listen).unwrap();
-        write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    };
+    let metrics = scrape(&listen);
     assert!(
         metrics.contains("strata_sectors{state=\"active\"} 1"),
         "{metrics}"
@@ -285,14 +288,7 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         text.contains("permanent storage: 0 replicas held (0 B), 1 claimed"),
         "{text}"
     );
-    let metrics = {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(&listen).unwrap();
-        write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        out
-    };
+    let metrics = scrape(&listen);
     assert!(
         metrics.contains("strata_permanent_replicas{state=\"claimed\"} 1"),
         "{metrics}"
