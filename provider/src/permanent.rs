@@ -198,9 +198,13 @@ impl Provider {
         Err(last)
     }
 
-    /// The recall proof of `target` from this miner's sector holding the piece (blocking: it
-    /// reads the sector's data tree), or why there is none.
-    pub fn recall_proof(&self, target: &RecallTarget, deal: DealId) -> Result<RecallProof, String> {
+    /// The recall proof of `target` from this miner's sector holding the piece, or why there is
+    /// none. The tree reads run on a blocking thread (a sector's data tree may be large).
+    pub async fn recall_proof(
+        &self,
+        target: &RecallTarget,
+        deal: DealId,
+    ) -> Result<RecallProof, String> {
         let n = self
             .db
             .deal(deal)
@@ -208,14 +212,19 @@ impl Provider {
             .and_then(|d| d.sector)
             .ok_or_else(|| format!("deal {deal} is in no sector here"))?;
         let dir = self.sector_dir(n);
-        let meta = SectorMeta::load(&dir).map_err(|e| e.to_string())?;
         let index = self
             .db
             .sector(n)
             .map_err(|e| e.to_string())?
             .and_then(|s| s.deals.iter().position(|d| *d == deal))
             .ok_or_else(|| format!("sector {n} does not list deal {deal}"))?;
-        recall_from_sector(&dir, &self.proof_type, &meta, index, target)
+        let (pt, target) = (self.proof_type, *target);
+        tokio::task::spawn_blocking(move || {
+            let meta = SectorMeta::load(&dir).map_err(|e| e.to_string())?;
+            recall_from_sector(&dir, &pt, &meta, index, &target)
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 }
 

@@ -507,8 +507,7 @@ impl Provider {
     ) -> Option<strata_chain_client::permanent::RecallProof> {
         let piece = self.chain.permanent_piece(target.piece).await.ok()?;
         let (deal, _) = piece.holders().find(|h| h.1 == self.miner())?;
-        // A few reads of the sector's mapped data tree: short enough for this task.
-        let r = self.recall_proof(target, deal);
+        let r = self.recall_proof(target, deal).await;
         match r {
             Ok(proof) => Some(proof),
             Err(why) => {
