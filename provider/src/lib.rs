@@ -26,6 +26,10 @@
 //! - **One bad sector never costs a deadline**: WindowPoSt checks each sector's files, proves the
 //!   healthy ones and reports the rest as skipped; sectors whose files break before their fault
 //!   cutoff are declared faulty ahead of time, and declared recovered once their files are back.
+//! - **Permanent replicas are ordinary deals once claimed** ([`permanent`]): the claim's start
+//!   is a deadline four times the measured estimate (at least a day), because a replica has no
+//!   end while the seal proof pauses for every PoSt; repairs fetch from a surviving holder and
+//!   check the CommP before claiming; a win's recall proof is read from the sector's data tree.
 
 pub mod budget;
 pub mod config;
