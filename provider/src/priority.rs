@@ -6,7 +6,7 @@
 //! - **PoSt proves on the process's main rayon pool**, where nothing else runs: groth16 0.2 sends
 //!   its multi-exponentiations to the pool of the calling thread and refuses (panics) to be waited
 //!   on from inside a pool, so the main pool is the one Groth16 can use, and it is left to PoSt.
-//! - **Sealing runs on its own pool** (a rayon pool built by [`CpuPlan`]) of low-priority threads (nice
+//! - **Sealing runs on its own pool** ([`sealing_pool`]) of low-priority threads (nice
 //!   `sealing_nice`) pinned away from the `proving_threads` reserved cores, and pauses at its
 //!   phase and progress points while a PoSt is being proven ([`ProvingGate::wait_clear`]).
 //! - **The seal proof runs in a child process** (`strata prove seal`) at the same low priority
