@@ -199,6 +199,11 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
     w.chain.step(1).unwrap();
     let piece = w.chain.permanent_pieces().await.unwrap()[0].id;
 
+    // An unknown piece, and more bytes than the piece can hold, are refused before any claim.
+    let r = w.upload(0, piece + 1, &data).await;
+    assert_eq!(r.status(), 404);
+    let r = w.upload(0, piece, &vec![1u8; 2100]).await;
+    assert_eq!(r.status(), 413);
     // Bytes that are not the piece are refused and leave no claim behind.
     let mut bad = data.clone();
     bad[7] ^= 1;
@@ -219,6 +224,12 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
     let r = w.upload(0, piece, &data).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("already stores"));
+    // Nothing of the refused uploads is left in the pieces directory (only the two claims').
+    let left: Vec<_> = std::fs::read_dir(w.nodes[0].provider.home.join("pieces"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
     let p = w.chain.permanent_piece(piece).await.unwrap();
     assert!(p
         .replicas
