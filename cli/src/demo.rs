@@ -297,6 +297,10 @@ pub(crate) async fn start_provider(
         sealing_nice: strata_provider::config::default_sealing_nice(),
         params_dir: Some(net.store.dir().to_path_buf()),
         parent_cache: None,
+        db: None,
+        tasks: None,
+        machine_name: None,
+        dead_after_ms: strata_provider::config::default_dead_after_ms(),
     };
     config.save(home)?;
     let provider = Provider::open_with(

@@ -28,6 +28,12 @@ impl Home {
     fn config(&self) -> Result<ProviderConfig> {
         Ok(ProviderConfig::load(&self.path())?)
     }
+
+    /// The provider's database as its config names it (SQLite in the home by default).
+    fn db(&self) -> Result<Db> {
+        let config = self.config()?;
+        Ok(Db::open_location(&config.db_location(&self.path()))?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -130,6 +136,11 @@ pub struct InitArgs {
     /// them [default: one per 8 cores].
     #[arg(long)]
     proving_threads: Option<usize>,
+    /// The provider's database: a PostgreSQL URL (`postgres://user:pass@host:5432/db`) for a
+    /// cluster — standby daemons and `strata worker` machines share it — or a SQLite file
+    /// [default: HOME/provider.sqlite]. The schema is created (and later migrated) at start.
+    #[arg(long)]
+    db: Option<String>,
     #[command(flatten)]
     home: Home,
     #[command(flatten)]
@@ -156,9 +167,7 @@ pub fn run(cmd: MinerCommand) -> Result<()> {
         }) => runtime()?.block_on(sectors(home, conn, json, Some(number))),
         MinerCommand::Deals { home, conn, json } => runtime()?.block_on(deals(home, conn, json)),
         MinerCommand::Pledge { home } => {
-            let h = home.path();
-            home.config()?;
-            let db = Db::open(&h.join("provider.sqlite"))?;
+            let db = home.db()?;
             let n = db.next_sector_number()?;
             db.new_sector(n, &[])?;
             println!("sector {n} queued as committed capacity; `strata miner run` seals it");
@@ -178,6 +187,10 @@ fn init(a: InitArgs) -> Result<()> {
     let size: strata_primitives::sizes::SectorSize =
         a.sector_size.parse().map_err(|e| anyhow!("{e}"))?;
     let pt = ProofType::for_size(size)?;
+    if let Some(db) = &a.db {
+        // Before anything is created on chain: the database must be reachable and migratable.
+        Db::open_location(db)?;
+    }
     let owner = a.conn.key(&a.owner)?;
     let worker_name = a.worker.clone().unwrap_or_else(|| a.owner.clone());
     let worker = a.conn.key(&worker_name)?;
@@ -241,6 +254,10 @@ fn init(a: InitArgs) -> Result<()> {
             sealing_nice: strata_provider::config::default_sealing_nice(),
             params_dir: None,
             parent_cache: None,
+            db: a.db.clone(),
+            tasks: None,
+            machine_name: None,
+            dead_after_ms: strata_provider::config::default_dead_after_ms(),
         };
         config.save(&home)?;
         println!(
@@ -319,7 +336,7 @@ async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
     let config = home.config()?;
     let rpc = chain_conn(&home.path(), &conn)?;
     let m = rpc.miner(config.miner).await.map_err(e)?;
-    let db = Db::open(&home.path().join("provider.sqlite"))?;
+    let db = home.db()?;
     let log = db.recent_log(10)?;
     let constants = rpc.network().await.map_err(e)?.constants;
     let partitions = rpc
@@ -382,7 +399,7 @@ async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
 async fn sectors(home: Home, conn: Conn, json: bool, only: Option<u64>) -> Result<()> {
     let config = home.config()?;
     let rpc = chain_conn(&home.path(), &conn)?;
-    let db = Db::open(&home.path().join("provider.sqlite"))?;
+    let db = home.db()?;
     let mut rows = Vec::new();
     for s in db.sectors()? {
         if only.is_some_and(|n| n != s.number) {
@@ -442,7 +459,7 @@ async fn sectors(home: Home, conn: Conn, json: bool, only: Option<u64>) -> Resul
 
 async fn deals(home: Home, conn: Conn, json: bool) -> Result<()> {
     let rpc = chain_conn(&home.path(), &conn)?;
-    let db = Db::open(&home.path().join("provider.sqlite"))?;
+    let db = home.db()?;
     let mut rows = Vec::new();
     for d in db.deals()? {
         let chain = rpc.deal(d.id).await.ok();

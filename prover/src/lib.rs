@@ -6,7 +6,8 @@
 //! auditor can check by hand; a *circuit* ([`circuit`]) proves the same statement; a thin layer
 //! ([`snark`], [`proof_file`]) joins them. Tests check, for the valid witness and each kind of
 //! tampering, that a circuit is satisfied with the verifier's public inputs exactly when the
-//! vanilla verifier accepts.
+//! vanilla verifier accepts. [`remote`] splits PoSt in two, as rust-fil-proofs does: vanilla
+//! proofs where the sectors live, the SNARK anywhere, with every received proof checked first.
 //!
 //! # Design notes
 //!
@@ -33,6 +34,7 @@ pub mod circuit;
 pub mod error;
 pub mod gadgets;
 pub mod proof_file;
+pub mod remote;
 pub mod snark;
 pub mod vanilla;
 pub mod warm;

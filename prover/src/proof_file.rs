@@ -8,15 +8,17 @@
 //! version are checked first, so a file of another version is named as such rather than as a
 //! field mismatch.
 
+use crate::challenges::winning_post_sector_index;
 use crate::circuit::porep::{public_inputs as porep_inputs, PorepCircuit};
-use crate::circuit::post::{public_inputs as post_inputs, PostCircuit};
+use crate::circuit::post::public_inputs as post_inputs;
 use crate::error::ProofError;
+use crate::remote::{
+    check_vanilla, prove_window_checked, prove_winning_from_vanilla, vanilla_window_sector,
+    vanilla_winning_sector,
+};
 use crate::snark::{self, SnarkRejection};
 use crate::vanilla::porep::{prove_seal_partition, verify_seal_partition, SealPublicInputs};
-use crate::vanilla::post::{
-    prove_window_post, prove_winning_post, verify_window_post_partition, verify_winning_post,
-    Faulty, PostSector,
-};
+use crate::vanilla::post::{Faulty, PostSector};
 use crate::warm::ParamSource;
 use bls12_381::Scalar;
 use serde::{Deserialize, Serialize};
@@ -191,12 +193,8 @@ impl ProofFile {
                 if sectors.is_empty() {
                     return Err(bad("empty proving set"));
                 }
-                let i = crate::challenges::winning_post_sector_index(
-                    *prover_id,
-                    randomness,
-                    0,
-                    sectors.len() as u64,
-                ) as usize;
+                let i = winning_post_sector_index(*prover_id, randomness, 0, sectors.len() as u64)
+                    as usize;
                 vec![
                     post_inputs(&pt, randomness, &sectors[i..=i], pt.winning_post_challenges)
                         .ok_or_else(|| bad("comm_r is not a field element"))?,
@@ -267,11 +265,11 @@ impl ProofFile {
     }
 }
 
-fn hex_proofs(proofs: Vec<[u8; snark::PROOF_BYTES]>) -> Vec<String> {
+pub(crate) fn hex_proofs(proofs: Vec<[u8; snark::PROOF_BYTES]>) -> Vec<String> {
     proofs.iter().map(hex::encode).collect()
 }
 
-fn synth_err(e: bellman::SynthesisError) -> ProofError {
+pub(crate) fn synth_err(e: bellman::SynthesisError) -> ProofError {
     ProofError::BadRequest(format!("proving failed: {e}"))
 }
 
@@ -336,7 +334,10 @@ fn common_type(dirs: &[PathBuf]) -> Result<(ProofType, Vec<SectorMeta>), ProofEr
     Ok((pt, metas))
 }
 
-/// Proves WinningPoSt over the proving set `dirs` (in order).
+/// Proves WinningPoSt over the proving set `dirs` (in order): the sector drawn is proven here
+/// with [`vanilla_winning_sector`] and SNARKed with [`prove_winning_from_vanilla`]. Fails if any
+/// meta.json is unreadable, the sectors are of different types or miners, or the drawn sector
+/// is faulty.
 pub fn prove_winning<P: ParamSource + ?Sized>(
     dirs: &[PathBuf],
     randomness: &Node,
@@ -344,104 +345,81 @@ pub fn prove_winning<P: ParamSource + ?Sized>(
 ) -> Result<ProofFile, ProofError> {
     let (pt, metas) = common_type(dirs)?;
     let prover_id = metas[0].prover_id;
-    let set: Vec<(PostSector, PathBuf)> = metas
+    let sectors: Vec<PostSector> = metas
         .iter()
-        .zip(dirs)
-        .map(|(m, d)| {
-            (
-                PostSector {
-                    sector_number: m.sector_number,
-                    comm_r: m.comm_r,
-                },
-                d.clone(),
-            )
+        .map(|m| PostSector {
+            sector_number: m.sector_number,
+            comm_r: m.comm_r,
         })
         .collect();
-    let vanilla = prove_winning_post(&pt, prover_id, randomness, &set)?;
-    let sectors: Vec<PostSector> = set.iter().map(|s| s.0).collect();
-    verify_winning_post(&pt, prover_id, randomness, &sectors, &vanilla)
-        .map_err(|e| ProofError::BadRequest(format!("vanilla proof rejected: {e}")))?;
-    let chosen = sectors
-        .iter()
-        .copied()
-        .find(|s| s.sector_number == vanilla.sector_number)
-        .expect("drawn from the set");
-    let params = store
-        .params(ProofKind::Winning, &pt)
-        .map_err(|e| ProofError::BadRequest(e.to_string()))?;
-    let proof = snark::prove(
-        &params.params,
-        PostCircuit::from_vanilla(&pt, &[chosen], &[vanilla]),
-    )
-    .map_err(synth_err)?;
-    Ok(ProofFile {
-        format: FORMAT.into(),
-        version: VERSION,
-        proof_type: pt.id,
-        vk_digest: params.entry.vk_digest.clone(),
-        public: PublicData::Winning {
-            prover_id,
-            randomness: *randomness,
-            sectors,
-        },
-        proofs: hex_proofs(vec![proof]),
-    })
+    let i = winning_post_sector_index(prover_id, randomness, 0, sectors.len() as u64) as usize;
+    let vanilla = vanilla_winning_sector(sectors[i].sector_number, &dirs[i], randomness);
+    prove_winning_from_vanilla(&pt, prover_id, randomness, &sectors, vanilla, store)
 }
 
-/// Proves WindowPoSt over `dirs`; faulty sectors are skipped and listed in the file.
+/// Proves WindowPoSt over `dirs`; faulty sectors are skipped and listed in the file, in the
+/// order of `dirs`. Each sector is proven with [`vanilla_window_sector`] and the results go
+/// through the checks of [`check_vanilla`], the expected CommR of each sector being the one its
+/// meta.json records; a directory whose meta.json is unreadable is listed as faulty under its
+/// position in `dirs`. Fails if no sector is readable or healthy, or the readable ones are of
+/// different types or miners.
 pub fn prove_window<P: ParamSource + ?Sized>(
     dirs: &[PathBuf],
     randomness: &Node,
     store: &P,
 ) -> Result<ProofFile, ProofError> {
     // Sectors whose meta.json is unreadable cannot even name their type: they are faulty too.
-    let readable: Vec<PathBuf> = dirs
+    let mut readable = Vec::new();
+    let mut faulty: Vec<(usize, Faulty)> = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        match SectorMeta::load(dir) {
+            Ok(_) => readable.push((i, dir.clone())),
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::warn!(sector = i, dir = %dir.display(), %reason, "sector is faulty; skipped in WindowPoSt");
+                faulty.push((
+                    i,
+                    Faulty {
+                        sector_number: i as u64,
+                        dir: dir.clone(),
+                        reason,
+                    },
+                ));
+            }
+        }
+    }
+    let readable_dirs: Vec<PathBuf> = readable.iter().map(|r| r.1.clone()).collect();
+    let (pt, metas) = common_type(&readable_dirs)?;
+    let expected: Vec<PostSector> = metas
         .iter()
-        .filter(|d| SectorMeta::load(d).is_ok())
-        .cloned()
+        .map(|m| PostSector {
+            sector_number: m.sector_number,
+            comm_r: m.comm_r,
+        })
         .collect();
-    let (pt, _) = common_type(&readable)?;
-    let out = prove_window_post(&pt, dirs, randomness);
-    if out.partitions.is_empty() {
-        let list: Vec<String> = out
-            .faulty
-            .iter()
-            .map(|f| format!("{} ({})", f.sector_number, f.reason))
-            .collect();
-        return Err(ProofError::BadRequest(format!(
-            "every sector is faulty: {}",
-            list.join("; ")
-        )));
-    }
-    let params = store
-        .params(ProofKind::Window, &pt)
-        .map_err(|e| ProofError::BadRequest(e.to_string()))?;
-    let mut proofs = Vec::new();
-    let mut partitions = Vec::new();
-    for (public, vanilla) in out.partitions {
-        verify_window_post_partition(&pt, randomness, &public, &vanilla)
-            .map_err(|e| ProofError::BadRequest(format!("vanilla proof rejected: {e}")))?;
-        proofs.push(
-            snark::prove(
-                &params.params,
-                PostCircuit::from_vanilla(&pt, &public, &vanilla),
-            )
-            .map_err(synth_err)?,
-        );
-        partitions.push(public);
-    }
-    Ok(ProofFile {
-        format: FORMAT.into(),
-        version: VERSION,
-        proof_type: pt.id,
-        vk_digest: params.entry.vk_digest.clone(),
-        public: PublicData::Window {
-            randomness: *randomness,
-            partitions,
-            faulty: out.faulty,
-        },
-        proofs: hex_proofs(proofs),
-    })
+    let vanilla = expected
+        .iter()
+        .zip(&readable_dirs)
+        .map(|(s, dir)| vanilla_window_sector(s.sector_number, dir, randomness))
+        .collect();
+    let checked = check_vanilla(&pt, randomness, &expected, vanilla)?;
+    // List the faulty in the order of `dirs`. `expected` names each sector once (checked), so
+    // each faulty sector has one position.
+    let position: std::collections::HashMap<u64, usize> = expected
+        .iter()
+        .zip(&readable)
+        .map(|(s, r)| (s.sector_number, r.0))
+        .collect();
+    faulty.extend(checked.faulty.into_iter().map(|f| {
+        let i = position
+            .get(&f.sector_number)
+            .copied()
+            .unwrap_or(dirs.len());
+        (i, f)
+    }));
+    faulty.sort_by_key(|f| f.0);
+    let faulty = faulty.into_iter().map(|f| f.1).collect();
+    prove_window_checked(&pt, randomness, &checked.healthy, faulty, store)
 }
 
 /// Verifies many proof files as an auditor does: one batch verification per (proof kind, proof

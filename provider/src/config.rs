@@ -56,6 +56,49 @@ pub struct ProviderConfig {
     /// Parent cache directory (default: `<home>/parents`).
     #[serde(default)]
     pub parent_cache: Option<PathBuf>,
+    /// Where the provider's state lives: a `postgres://user:pass@host/db` URL (a cluster: the
+    /// daemon, its standby and every `strata worker` share it) or a SQLite file (default:
+    /// `<home>/provider.sqlite`).
+    #[serde(default)]
+    pub db: Option<String>,
+    /// Task kinds this daemon runs itself (`seal`, `seal_proof`); default all. An empty list
+    /// leaves every task to `strata worker` machines.
+    #[serde(default)]
+    pub tasks: Option<Vec<String>>,
+    /// This process's machine name in the cluster (default: `<hostname>-<listen address>`).
+    #[serde(default)]
+    pub machine_name: Option<String>,
+    /// A machine that has not heartbeated for this long is dead: its running tasks are released
+    /// to others (ms; default 15 000).
+    #[serde(default = "default_dead_after_ms")]
+    pub dead_after_ms: i64,
+}
+
+/// 15 s without a heartbeat (every 2 s) before a machine's tasks go elsewhere.
+pub fn default_dead_after_ms() -> i64 {
+    15_000
+}
+
+impl ProviderConfig {
+    /// The database location: the configured URL or file, else `<home>/provider.sqlite`.
+    pub fn db_location(&self, home: &Path) -> String {
+        self.db
+            .clone()
+            .unwrap_or_else(|| home.join("provider.sqlite").display().to_string())
+    }
+
+    /// The task kinds this daemon runs itself.
+    pub fn task_kinds(&self) -> Vec<&'static str> {
+        let all = crate::db::cluster::kind::ALL;
+        match &self.tasks {
+            None => all.to_vec(),
+            Some(t) => all
+                .iter()
+                .copied()
+                .filter(|k| t.iter().any(|x| x == k))
+                .collect(),
+        }
+    }
 }
 
 /// One PoSt core per 8 cores of the machine.

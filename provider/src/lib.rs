@@ -32,16 +32,21 @@
 //!   check the CommP before claiming; a win's recall proof is read from the sector's data tree.
 
 pub mod budget;
+pub mod cluster;
 pub mod config;
 pub mod db;
+pub mod leader;
 pub mod metrics;
 pub mod os;
 pub mod permanent;
+pub mod pg_server;
 pub mod pipeline;
 pub mod priority;
 pub mod scheduler;
 pub mod seal_prover;
 pub mod server;
+pub mod storage;
+pub mod tasks;
 
 pub use config::ProviderConfig;
 
@@ -90,8 +95,17 @@ pub struct Provider {
     pub constants: Constants,
     /// Proof type.
     pub proof_type: ProofType,
-    /// Durable state.
-    pub db: db::Db,
+    /// Durable state (shared with the cluster's other machines when it is PostgreSQL).
+    pub db: Arc<db::Db>,
+    /// This process's machine id in the cluster's machine table.
+    pub machine: i64,
+    /// What this process registered as.
+    pub machine_spec: db::cluster::MachineSpec,
+    /// The signing role: only the holder signs messages and runs the scheduler.
+    pub leader: leader::Leadership,
+    /// The cluster secret (storage requests between machines carry it).
+    pub secret: String,
+    runner: tasks::Runner,
     /// Groth16 parameters.
     pub params: ParamsStore,
     /// Metrics.
@@ -99,7 +113,6 @@ pub struct Provider {
     worker: KeyPair,
     send_lock: tokio::sync::Mutex<()>,
     jobs: Arc<tokio::sync::Semaphore>,
-    in_flight: Mutex<HashSet<u64>>,
     handles: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     sched: Mutex<scheduler::SchedState>,
     winning_busy: std::sync::atomic::AtomicBool,
@@ -109,8 +122,6 @@ pub struct Provider {
     pub gate: Arc<priority::ProvingGate>,
     /// How the cores are split between PoSt and sealing.
     pub plan: priority::CpuPlan,
-    sealing: Arc<rayon::ThreadPool>,
-    seal_prover: seal_prover::SealProver,
     tight: Mutex<HashSet<&'static str>>,
     probe: Mutex<Option<(std::time::Instant, f64)>>,
 }
@@ -158,7 +169,8 @@ impl Provider {
                 ProviderError::Other(format!("creating {}: {e}", home.join(d).display()))
             })?;
         }
-        let db = db::Db::open(&home.join("provider.sqlite"))?;
+        let location = config.db_location(home);
+        let db = Arc::new(db::Db::open_location(&location)?);
         let params = ParamsStore::new(
             config
                 .params_dir
@@ -166,9 +178,8 @@ impl Provider {
                 .unwrap_or_else(ParamsStore::default_dir),
         );
         let plan = priority::CpuPlan::new(&os::allowed_cpus(), config.proving_threads);
-        let sealing = Arc::new(
-            priority::sealing_pool(&plan, config.sealing_nice).map_err(ProviderError::Other)?,
-        );
+        let sealing =
+            priority::sealing_pool(&plan, config.sealing_nice).map_err(ProviderError::Other)?;
         tracing::info!(
             reserved = ?plan.reserved,
             sealing = ?plan.sealing,
@@ -177,12 +188,50 @@ impl Provider {
             "proving has priority: PoSt on the main pool, sealing on its own"
         );
         let warm = ParamsCache::new(params.clone());
+        let name = config
+            .machine_name
+            .clone()
+            .unwrap_or_else(|| cluster::default_machine_name(&config.listen.to_string()));
+        let machine_spec = cluster::machine_spec(
+            name,
+            format!("http://{}", config.listen),
+            &config.task_kinds(),
+            vec![home.display().to_string()],
+        );
+        let machine = db.register_machine(&machine_spec)?;
+        // Whatever this machine was running before it restarted is not running now.
+        let released = db.release_own(machine)?;
+        if released > 0 {
+            tracing::info!(released, "tasks this machine held before restarting are pending again");
+        }
+        let secret = db.cluster_secret()?;
+        let sealing = Arc::new(sealing);
+        let runner = tasks::Runner {
+            db: db.clone(),
+            machine,
+            storage: home.to_path_buf(),
+            pieces: home.join("pieces"),
+            parent_cache: config
+                .parent_cache
+                .clone()
+                .unwrap_or_else(|| home.join("parents")),
+            params: params.clone(),
+            sealing: sealing.clone(),
+            gate: Default::default(),
+            plan: plan.clone(),
+            nice: config.sealing_nice,
+            seal_prover: seal_prover.clone(),
+        };
+        let leader = leader::Leadership::new(&location, config.miner);
         let provider = Arc::new(Provider {
             warm,
-            gate: Default::default(),
+            gate: runner.gate.clone(),
             plan,
-            sealing,
-            seal_prover,
+            machine,
+            machine_spec,
+            leader,
+            secret,
+            runner,
             tight: Mutex::new(HashSet::new()),
             probe: Mutex::new(None),
             jobs: Arc::new(tokio::sync::Semaphore::new(config.max_parallel_jobs.max(1))),
@@ -196,11 +245,11 @@ impl Provider {
             metrics: Default::default(),
             worker,
             send_lock: tokio::sync::Mutex::new(()),
-            in_flight: Mutex::new(HashSet::new()),
             handles: Mutex::new(Vec::new()),
             sched: Mutex::new(Default::default()),
             winning_busy: Default::default(),
         });
+        provider.lead();
         provider.check_budgets(0);
         provider.warm_post_params();
         Ok(provider)
@@ -349,9 +398,52 @@ impl Provider {
             .unwrap_or_else(|| self.home.join("parents"))
     }
 
-    /// Signs `call` with the worker key and its next nonce, and submits it (one at a time).
+    /// Takes or confirms the signing role; whether this process holds it (a database that
+    /// cannot be reached means it does not).
+    pub fn lead(&self) -> bool {
+        match self.leader.check() {
+            Ok(held) => held,
+            Err(e) => {
+                tracing::warn!(%e, "leadership cannot be checked; standing by");
+                self.leader.lost();
+                false
+            }
+        }
+    }
+
+    /// Sends `call` once for `key`: recorded before it is sent and its outcome after, so a
+    /// standby that takes over never sends a message the previous leader sent (it returns the
+    /// recorded message id instead).
+    pub async fn send_once(&self, key: &str, call: Method) -> Result<String, ChainError> {
+        let machine = &self.machine_spec.name;
+        match self.db.message_begin(key, &call.name(), machine) {
+            Ok(Some(sent)) => {
+                tracing::info!(key, by = %sent.machine, "message already sent; not sending again");
+                return Ok(sent.msg_id.unwrap_or_default());
+            }
+            Ok(None) => {}
+            Err(e) => return Err(ChainError::internal(format!("recording message {key}: {e}"))),
+        }
+        let r = self.send(call).await;
+        let outcome = match &r {
+            Ok(id) => self.db.message_end(key, Ok(id)),
+            Err(e) => self.db.message_end(key, Err(&e.to_string())),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(%e, key, "recording a message's outcome failed");
+        }
+        r
+    }
+
+    /// Signs `call` with the worker key and its next nonce, and submits it (one at a time);
+    /// refused unless this process holds the signing role.
     pub async fn send(&self, call: Method) -> Result<String, ChainError> {
         let _g = self.send_lock.lock().await;
+        if !self.leader.is_leader() {
+            return Err(ChainError::internal(
+                "this daemon is a standby: another process holds the signing role",
+            ));
+        }
         let nonce = self.chain.account(self.worker.address()).await?.nonce;
         let network = self.chain.head().await?.network;
         let msg = Message {
@@ -363,6 +455,18 @@ impl Provider {
         .sign(&self.worker)
         .map_err(|e| ChainError::internal(e.to_string()))?;
         self.chain.submit(msg).await
+    }
+
+    /// Everything this daemon serves: the deal endpoint, metrics and status, and its storage
+    /// for the cluster's other machines.
+    pub fn app(self: &Arc<Self>) -> axum::Router {
+        let served = storage::Served {
+            secret: self.secret.clone(),
+            pieces: vec![self.home.join("pieces")],
+            db: self.db.clone(),
+            machine: self.machine,
+        };
+        server::router(self.clone()).merge(storage::router(served))
     }
 
     /// Waits for every running job (tests and orderly shutdown).
@@ -385,6 +489,18 @@ impl Provider {
         listener: tokio::net::TcpListener,
     ) -> Result<(), ProviderError> {
         let tick = std::time::Duration::from_millis((self.constants.block_time_ms / 2).max(50));
+        let l = self.clone();
+        let leadership = tokio::spawn(async move {
+            loop {
+                let l2 = l.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    l2.lead();
+                    l2.cluster_tick();
+                })
+                .await;
+                tokio::time::sleep(leader::POLL).await;
+            }
+        });
         let p = self.clone();
         let pipeline = tokio::spawn(async move {
             loop {
@@ -399,10 +515,11 @@ impl Provider {
                 tokio::time::sleep(tick).await;
             }
         });
-        let server = axum::serve(listener, server::router(self.clone()));
+        let server = axum::serve(listener, self.app());
         let r = server
             .await
             .map_err(|e| ProviderError::Other(format!("deal endpoint: {e}")));
+        leadership.abort();
         pipeline.abort();
         scheduler.abort();
         r

@@ -166,3 +166,16 @@ pub fn cpu_share(nice: i32, cpus: &[usize], wall: std::time::Duration) -> f64 {
     });
     (shares.iter().sum::<f64>() / n as f64).clamp(0.01, 1.0)
 }
+
+/// This machine's memory in bytes (`MemTotal` of `/proc/meminfo`; 0 if unreadable).
+pub fn total_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}

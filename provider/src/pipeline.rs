@@ -2,22 +2,26 @@
 //! sealing → precommit → wait_seed → proving → prove_commit → wait_active → active, one durable
 //! step at a time (see the crate's design notes).
 
+use crate::db::cluster::{kind, state};
 use crate::db::{SectorRow, Step};
 use crate::metrics::{Metrics, Timed};
-use crate::priority::YieldToProving;
-use crate::seal_prover::SealProofRun;
+use crate::tasks::{expected_comm_d, ProofInput, ProofOutput, SealInput, SealOutput, TaskPiece};
 use crate::{Provider, MAX_ATTEMPTS};
 use std::sync::Arc;
-use std::time::Instant;
 use strata_chain_client::types::{Epoch, Method, RandomnessTag};
 use strata_chain_client::views::SectorStatus;
 use strata_chain_client::ErrorKind;
 use strata_primitives::serde_hex::parse_node;
-use strata_sealer::{seal, PieceInfo, PieceSource, SealConfig, SectorMeta};
 
 impl Provider {
     /// One round: pack new deals, then advance every sector whose retry time has come.
     pub async fn pipeline_tick(self: &Arc<Self>) {
+        self.cluster_tick();
+        if !self.lead() {
+            // A standby advances nothing, but works tasks like any machine.
+            self.run_local_tasks();
+            return;
+        }
         let head = match self.chain.head().await {
             Ok(h) => h.epoch,
             Err(e) => {
@@ -41,10 +45,8 @@ impl Provider {
                 continue;
             }
             let r = match s.step {
-                Step::Sealing | Step::Proving => {
-                    self.spawn_job(s.number);
-                    Ok(())
-                }
+                Step::Sealing => self.sealing(s.clone(), head).await,
+                Step::Proving => self.proving(s.clone(), head).await,
                 Step::PreCommit => self.precommit(s.clone(), head).await,
                 Step::WaitSeed => self.wait_seed(s.clone(), head).await,
                 Step::ProveCommit => self.prove_commit(s.clone()).await,
@@ -55,6 +57,7 @@ impl Provider {
                 self.fail(s, head, e);
             }
         }
+        self.run_local_tasks();
     }
 
     /// Packs deals not yet in a sector, largest first, into as few sectors as fit.
@@ -138,38 +141,9 @@ impl Provider {
         self.db.update_sector(&s).map_err(|e| e.to_string())
     }
 
-    /// Starts the sector's CPU-heavy step on the bounded pool, unless it is already running.
-    fn spawn_job(self: &Arc<Self>, n: u64) {
-        if !self.in_flight.lock().expect("in flight").insert(n) {
-            return;
-        }
-        let p = self.clone();
-        let h = tokio::spawn(async move {
-            let permit = p
-                .jobs
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore open");
-            let head = p.chain.head().await.map(|h| h.epoch).unwrap_or(0);
-            if let Ok(Some(s)) = p.db.sector(n) {
-                let r = match s.step {
-                    Step::Sealing => p.seal_job(s.clone(), head).await,
-                    Step::Proving => p.proof_job(s.clone()).await,
-                    _ => Ok(()),
-                };
-                if let Err(e) = r {
-                    p.fail(s, head, e);
-                }
-            }
-            drop(permit);
-            p.in_flight.lock().expect("in flight").remove(&n);
-        });
-        self.handles.lock().expect("handles").push(h);
-    }
-
-    async fn seal_job(self: &Arc<Self>, mut s: SectorRow, head: Epoch) -> Result<(), String> {
-        let dir = self.sector_dir(s.number);
+    /// The sealing step: asks for a seal task (any machine that takes seal tasks runs it —
+    /// this daemon too, see [`Provider::run_local_tasks`]) and advances once its result is in.
+    async fn sealing(&self, mut s: SectorRow, head: Epoch) -> Result<(), String> {
         // A fresh ticket unless the recorded one is still young enough to pre-commit with.
         let young = s
             .ticket_epoch
@@ -179,97 +153,71 @@ impl Provider {
             self.db.update_sector(&s).map_err(|e| e.to_string())?;
         }
         let te = s.ticket_epoch.expect("set");
-        let ticket = self
-            .chain
-            .randomness(RandomnessTag::Ticket, te, self.miner())
-            .await
-            .map_err(|e| e.to_string())?;
-        let deals: Vec<_> = s
-            .deals
+        let key = format!("t{te}a{}", s.attempts);
+        let task = match self
+            .db
+            .task(kind::SEAL, s.number, &key)
+            .map_err(|e| e.to_string())?
+        {
+            Some(t) => t,
+            None => {
+                let ticket = self
+                    .chain
+                    .randomness(RandomnessTag::Ticket, te, self.miner())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let input = SealInput {
+                    proof_type: self.proof_type.id,
+                    miner: self.miner(),
+                    ticket_epoch: te,
+                    ticket,
+                    pieces: self.task_pieces(&s)?,
+                };
+                let input = serde_json::to_string(&input).expect("serialises");
+                self.db
+                    .ensure_task(kind::SEAL, s.number, &key, &input, None)
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        match task.state.as_str() {
+            state::DONE => {
+                let out: SealOutput = serde_json::from_str(task.result.as_deref().unwrap_or(""))
+                    .map_err(|e| format!("seal task {}: unreadable result: {e}", task.id))?;
+                let input: SealInput = serde_json::from_str(&task.input)
+                    .map_err(|e| format!("seal task {}: unreadable input: {e}", task.id))?;
+                // Checked again here: the machine that sealed is not trusted to have checked.
+                let expect = expected_comm_d(&self.proof_type, &input.pieces)?;
+                if expect != out.comm_d {
+                    return Err("the sealed data's CommD differs from the deals' pieces".into());
+                }
+                self.measured(Timed::Seal, out.ms, head);
+                s.comm_r = Some(hex::encode(out.comm_r));
+                s.comm_d = Some(hex::encode(out.comm_d));
+                self.advance(s, Step::PreCommit)
+            }
+            state::FAILED => Err(task.error.unwrap_or_else(|| "seal task failed".into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// The deals of sector `s` as a seal task's pieces, in layout order.
+    fn task_pieces(&self, s: &SectorRow) -> Result<Vec<TaskPiece>, String> {
+        s.deals
             .iter()
             .map(|d| {
-                self.db
+                let deal = self
+                    .db
                     .deal(*d)
                     .map_err(|e| e.to_string())?
-                    .ok_or(format!("deal {d} missing"))
+                    .ok_or(format!("deal {d} missing"))?;
+                Ok(TaskPiece {
+                    deal: deal.id,
+                    raw_len: deal.raw_len,
+                    padded_size: deal.proposal.proposal.piece_size,
+                    comm_p: deal.proposal.proposal.piece_cid,
+                })
             })
-            .collect::<Result<_, _>>()?;
-        let cfg = SealConfig {
-            proof_type: self.proof_type,
-            prover_id: self.miner(),
-            sector_number: s.number,
-            ticket,
-            parent_cache_dir: self.parent_cache(),
-        };
-        let pieces: Vec<(std::path::PathBuf, u64)> = deals
-            .iter()
-            .map(|d| (self.piece_path(d.id), d.raw_len))
-            .collect();
-        // Committed capacity: one piece of zeros filling the sector.
-        let cc_len = if deals.is_empty() {
-            self.proof_type.sector_size.bytes() / 128 * 127
-        } else {
-            0
-        };
-        let started = Instant::now();
-        let d2 = dir.clone();
-        let (pool, gate) = (self.sealing.clone(), self.gate.clone());
-        let meta = tokio::task::spawn_blocking(move || -> Result<SectorMeta, String> {
-            if let Ok(m) = SectorMeta::load(&d2) {
-                if m.ticket == ticket {
-                    return Ok(m); // sealed before a restart
-                }
-                std::fs::remove_dir_all(&d2)
-                    .map_err(|e| format!("removing a stale sector: {e}"))?;
-            }
-            // On the low-priority sealing pool, pausing at each progress point while a PoSt
-            // is being proven.
-            pool.install(|| {
-                let mut readers = pieces
-                    .iter()
-                    .map(|(p, len)| {
-                        let f = std::fs::File::open(p)
-                            .map_err(|e| format!("piece {}: {e}", p.display()))?;
-                        Ok(PieceSource {
-                            reader: Box::new(std::io::BufReader::new(f)),
-                            len: *len,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, String>>()?;
-                if cc_len > 0 {
-                    use std::io::Read;
-                    readers.push(PieceSource {
-                        reader: Box::new(std::io::repeat(0).take(cc_len)),
-                        len: cc_len,
-                    });
-                }
-                seal(&cfg, readers, &d2, &YieldToProving(&gate)).map_err(|e| e.to_string())
-            })
-        })
-        .await
-        .map_err(|e| format!("seal job: {e}"))??;
-        self.measured(Timed::Seal, started.elapsed().as_millis() as u64, head);
-        let infos: Vec<PieceInfo> = deals
-            .iter()
-            .map(|d| PieceInfo {
-                comm_p: d.proposal.proposal.piece_cid,
-                padded_size: d.proposal.proposal.piece_size,
-                raw_len: 0,
-            })
-            .collect();
-        let expect = if infos.is_empty() {
-            let leaves = self.proof_type.sector_size.bytes() / 32;
-            strata_sealer::pieces::zero_root(leaves.trailing_zeros())
-        } else {
-            strata_sealer::comm_d_from_pieces(self.proof_type.sector_size, &infos)
-                .map_err(|e| e.to_string())?
-        };
-        if expect != meta.comm_d {
-            return Err("the sealed data's CommD differs from the deals' pieces".into());
-        }
-        s.comm_r = Some(hex::encode(meta.comm_r));
-        s.comm_d = Some(hex::encode(meta.comm_d));
-        self.advance(s, Step::PreCommit)
+            .collect()
     }
 
     async fn precommit(&self, s: SectorRow, head: Epoch) -> Result<(), String> {
@@ -304,16 +252,18 @@ impl Provider {
         };
         let expiration = deal_end.max(floor);
         let node = |h: &Option<String>| parse_node(h.as_deref().unwrap_or_default());
+        let ticket_epoch = s.ticket_epoch.ok_or("no ticket epoch")?;
         let call = Method::PreCommit {
             miner: self.miner(),
             sector_number: s.number,
             comm_r: node(&s.comm_r)?,
             comm_d: node(&s.comm_d)?,
-            ticket_epoch: s.ticket_epoch.ok_or("no ticket epoch")?,
+            ticket_epoch,
             expiration,
             deals: s.deals.clone(),
         };
-        match self.send(call).await {
+        let key = format!("precommit:{}:{ticket_epoch}", s.number);
+        match self.send_once(&key, call).await {
             Ok(id) => {
                 let _ = self.db.log(
                     head,
@@ -327,7 +277,6 @@ impl Provider {
                 let _ = self
                     .db
                     .log(head, "reseal", &format!("sector {}: {e}", s.number));
-                let _ = std::fs::remove_dir_all(self.sector_dir(s.number));
                 let mut s = s;
                 s.ticket_epoch = None;
                 self.advance(s, Step::Sealing)
@@ -352,42 +301,50 @@ impl Provider {
         }
     }
 
-    async fn proof_job(&self, mut s: SectorRow) -> Result<(), String> {
+    /// The proving step: asks for a seal-proof task on the machine that holds the sealed sector
+    /// and advances once its result is in.
+    async fn proving(&self, mut s: SectorRow, head: Epoch) -> Result<(), String> {
         let info = self
             .chain
             .sector(self.miner(), s.number)
             .await
             .map_err(|e| e.to_string())?;
-        let seed = self
-            .chain
-            .randomness(RandomnessTag::SealSeed, info.seed_epoch, self.miner())
-            .await
-            .map_err(|e| e.to_string())?;
-        let dir = self.sector_dir(s.number);
-        let params = self.params.clone();
-        let (gate, plan, nice) = (
-            self.gate.clone(),
-            self.plan.clone(),
-            self.config.sealing_nice,
-        );
-        let prover = self.seal_prover.clone();
-        let started = Instant::now();
-        let file = tokio::task::spawn_blocking(move || {
-            prover.prove(&SealProofRun {
-                dir: &dir,
-                seed,
-                params: &params,
-                gate: &gate,
-                plan: &plan,
-                nice,
-            })
-        })
-        .await
-        .map_err(|e| format!("proof job: {e}"))??;
-        let head = self.chain.head().await.map_or(0, |h| h.epoch);
-        self.measured(Timed::SealProof, started.elapsed().as_millis() as u64, head);
-        s.proofs = Some(file.proofs);
-        self.advance(s, Step::ProveCommit)
+        let key = format!("s{}a{}", info.seed_epoch, s.attempts);
+        let task = match self
+            .db
+            .task(kind::SEAL_PROOF, s.number, &key)
+            .map_err(|e| e.to_string())?
+        {
+            Some(t) => t,
+            None => {
+                let seed = self
+                    .chain
+                    .randomness(RandomnessTag::SealSeed, info.seed_epoch, self.miner())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let (machine, path) = self.sector_home(s.number);
+                let input = ProofInput {
+                    seed,
+                    comm_r: parse_node(s.comm_r.as_deref().unwrap_or_default())?,
+                    path,
+                };
+                let input = serde_json::to_string(&input).expect("serialises");
+                self.db
+                    .ensure_task(kind::SEAL_PROOF, s.number, &key, &input, Some(machine))
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        match task.state.as_str() {
+            state::DONE => {
+                let out: ProofOutput = serde_json::from_str(task.result.as_deref().unwrap_or(""))
+                    .map_err(|e| format!("proof task {}: unreadable result: {e}", task.id))?;
+                self.measured(Timed::SealProof, out.ms, head);
+                s.proofs = Some(out.proofs);
+                self.advance(s, Step::ProveCommit)
+            }
+            state::FAILED => Err(task.error.unwrap_or_else(|| "seal proof task failed".into())),
+            _ => Ok(()),
+        }
     }
 
     async fn prove_commit(&self, s: SectorRow) -> Result<(), String> {
@@ -400,12 +357,20 @@ impl Provider {
             return self.advance(s, Step::WaitActive);
         }
         let proofs = s.proofs.clone().ok_or("no seal proof recorded")?;
+        let key = format!(
+            "provecommit:{}:{}",
+            s.number,
+            &blake3::hash(proofs.concat().as_bytes()).to_hex()[..16]
+        );
         match self
-            .send(Method::ProveCommit {
-                miner: self.miner(),
-                sector_number: s.number,
-                proofs,
-            })
+            .send_once(
+                &key,
+                Method::ProveCommit {
+                    miner: self.miner(),
+                    sector_number: s.number,
+                    proofs,
+                },
+            )
             .await
         {
             Ok(_) => self.advance(s, Step::WaitActive),

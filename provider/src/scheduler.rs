@@ -52,6 +52,9 @@ pub fn sector_healthy(dir: &std::path::Path, randomness: &Node) -> Result<(), St
 impl Provider {
     /// One round of proving work.
     pub async fn scheduler_tick(self: &Arc<Self>) {
+        if !self.lead() {
+            return;
+        }
         let (head, deadlines) = match (
             self.chain.head().await,
             self.chain.deadlines(self.miner()).await,
@@ -204,7 +207,8 @@ impl Provider {
                 skipped: skipped.clone(),
                 proof,
             };
-            match self.send(call).await {
+            let msg_key = format!("post:{}:{}:{}", t.index, t.open, p.index);
+            match self.send_once(&msg_key, call).await {
                 Ok(id) => {
                     Metrics::inc(&self.metrics.posts_submitted);
                     let msg = format!("deadline {} partition {}: {proven_count} sectors proven, skipped {skipped:?} (message {id})", t.index, p.index);

@@ -209,7 +209,20 @@ pub fn prove_window_post(pt: &ProofType, dirs: &[PathBuf], randomness: &Node) ->
             }
         }
     }
-    let partitions = healthy
+    WindowPostOutcome {
+        partitions: window_partitions(pt, &healthy),
+        faulty,
+    }
+}
+
+/// Splits healthy sectors, in the order given, into WindowPoSt partitions: chunks of
+/// `window_post_sectors_per_partition`, the last one padded by repeating its last sector. Every
+/// partition returned has exactly that many sectors; no sectors give no partitions.
+pub fn window_partitions(
+    pt: &ProofType,
+    healthy: &[(PostSector, SectorPostProof)],
+) -> Vec<(Vec<PostSector>, Vec<SectorPostProof>)> {
+    healthy
         .chunks(pt.window_post_sectors_per_partition)
         .map(|chunk| {
             let mut part: Vec<(PostSector, SectorPostProof)> = chunk.to_vec();
@@ -218,8 +231,7 @@ pub fn prove_window_post(pt: &ProofType, dirs: &[PathBuf], randomness: &Node) ->
             }
             part.into_iter().unzip()
         })
-        .collect();
-    WindowPostOutcome { partitions, faulty }
+        .collect()
 }
 
 /// Verifies one WindowPoSt partition.

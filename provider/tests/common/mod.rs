@@ -123,6 +123,10 @@ pub fn config(
         accept_repairs,
         proving_threads: strata_provider::config::default_proving_threads(),
         sealing_nice: strata_provider::config::default_sealing_nice(),
+        db: None,
+        tasks: None,
+        machine_name: None,
+        dead_after_ms: strata_provider::config::default_dead_after_ms(),
     }
 }
 
@@ -137,7 +141,7 @@ pub async fn start(
     let provider = Provider::open(home, config, chain.clone() as Arc<dyn ChainApi>, key)
         .await
         .unwrap();
-    let app = strata_provider::server::router(provider.clone());
+    let app = provider.app();
     tokio::spawn(async move { axum::serve(listener, app).await });
     provider
 }

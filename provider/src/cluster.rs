@@ -1,0 +1,175 @@
+//! The daemon as one machine of a cluster (DESIGN §11): it registers itself, heartbeats, runs the
+//! tasks of the kinds its configuration names on its own job pool (so a single machine needs no
+//! worker at all), releases the tasks of machines that stopped heartbeating (while it leads),
+//! and finds each sector's files — on its own disk, on a shared path, or on another machine.
+
+use crate::db::cluster::{kind, Machine, MachineSpec};
+use crate::tasks::PieceFetch;
+use crate::Provider;
+use std::path::PathBuf;
+use std::sync::Arc;
+use strata_primitives::node::Node;
+
+/// Where a sector's files are, as the scheduler needs them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SectorAt {
+    /// Readable here (this machine's storage or a shared path).
+    Local(PathBuf),
+    /// On another machine, served at this storage URL.
+    Remote {
+        /// The machine.
+        machine: i64,
+        /// Its storage URL.
+        http: String,
+    },
+}
+
+/// This machine's resources and kinds, as registered.
+pub fn machine_spec(
+    name: String,
+    http: String,
+    kinds: &[&str],
+    storage: Vec<String>,
+) -> MachineSpec {
+    MachineSpec {
+        name,
+        http,
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()) as u64,
+        memory: crate::os::total_memory(),
+        kinds: kinds.iter().map(|k| k.to_string()).collect(),
+        storage,
+    }
+}
+
+/// A default machine name: the host name and the address served.
+pub fn default_machine_name(listen: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}-{listen}")
+}
+
+impl Provider {
+    /// Sector `n`'s recorded home: the machine and the directory there (a sector sealed before
+    /// locations were recorded is in this daemon's own storage).
+    pub fn sector_home(&self, n: u64) -> (i64, String) {
+        match self.db.sector_location(n) {
+            Ok(Some(l)) => l,
+            _ => (self.machine, self.sector_dir(n).display().to_string()),
+        }
+    }
+
+    /// Where sector `n` can be read from now: locally if its recorded directory is readable here
+    /// and holds CommR `comm_r` (or no CommR is known yet), else on the machine that holds it.
+    pub fn sector_at(&self, n: u64, comm_r: Option<&Node>) -> SectorAt {
+        let (machine, path) = self.sector_home(n);
+        let dir = PathBuf::from(&path);
+        let here = machine == self.machine
+            || match comm_r {
+                Some(c) => crate::tasks::local_sector(&dir, c),
+                None => strata_sealer::SectorMeta::load(&dir).is_ok(),
+            };
+        if here {
+            return SectorAt::Local(dir);
+        }
+        match self.db.machine(machine) {
+            Ok(Some(m)) => SectorAt::Remote {
+                machine,
+                http: m.http,
+            },
+            _ => SectorAt::Local(dir),
+        }
+    }
+
+    /// Heartbeats this machine and, while this process leads, releases the tasks of machines
+    /// that stopped heartbeating.
+    pub fn cluster_tick(&self) {
+        if let Err(e) = self.db.heartbeat(self.machine) {
+            tracing::warn!(%e, "heartbeat failed");
+            // Registered rows are never deleted, but a wiped database is re-joined.
+            let _ = self.db.register_machine(&self.machine_spec);
+        }
+        if self.leader.is_leader() {
+            match self.db.release_dead(self.config.dead_after_ms) {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(
+                        tasks = n,
+                        "released the tasks of machines that stopped heartbeating"
+                    );
+                    let _ = self.db.log(
+                        0,
+                        "tasks_released",
+                        &format!("{n} tasks of dead machines"),
+                    );
+                }
+                Err(e) => tracing::warn!(%e, "releasing dead machines' tasks failed"),
+            }
+        }
+    }
+
+    /// Claims and starts tasks of this daemon's kinds while job slots are free (each runs on a
+    /// blocking thread and is awaited by [`Provider::idle`]).
+    pub fn run_local_tasks(self: &Arc<Self>) {
+        let kinds = self.config.task_kinds();
+        if kinds.is_empty() {
+            return;
+        }
+        loop {
+            let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
+                return;
+            };
+            let task = match self
+                .db
+                .claim_task(self.machine, &kinds, self.config.dead_after_ms)
+            {
+                Ok(Some(t)) => t,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(%e, "claiming a task failed");
+                    return;
+                }
+            };
+            tracing::info!(task = task.id, kind = %task.kind, sector = task.sector, "task claimed");
+            let p = self.clone();
+            let h = tokio::task::spawn_blocking(move || {
+                let fetch = p.piece_sources();
+                if let Err(e) = p.runner.run(&task, &fetch) {
+                    tracing::error!(%e, task = task.id, "recording a task's outcome failed");
+                }
+                drop(permit);
+            });
+            self.handles.lock().expect("handles").push(h);
+        }
+    }
+
+    /// Where pieces not on this machine can be fetched: every live machine's storage.
+    pub fn piece_sources(&self) -> PieceFetch {
+        live_sources(&self.db, self.machine, self.config.dead_after_ms, &self.secret)
+    }
+
+    /// The machines of the cluster.
+    pub fn machines(&self) -> Vec<Machine> {
+        self.db.machines().unwrap_or_default()
+    }
+
+    /// Whether this daemon seals itself (some task kind it runs is a sealing kind).
+    pub fn seals_locally(&self) -> bool {
+        self.config.task_kinds().contains(&kind::SEAL)
+    }
+}
+
+/// Every live machine but `me`, as piece sources.
+pub fn live_sources(db: &crate::db::Db, me: i64, dead_after_ms: i64, secret: &str) -> PieceFetch {
+    let now = db.engine.now_ms().unwrap_or(0);
+    PieceFetch {
+        from: db
+            .machines()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.id != me && m.alive(now, dead_after_ms))
+            .map(|m| m.http)
+            .collect(),
+        secret: secret.to_string(),
+    }
+}
