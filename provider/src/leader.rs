@@ -31,6 +31,14 @@ enum Lock {
     },
 }
 
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Lock::Postgres { client, .. } = self {
+            crate::db::engine::drop_client(client.take());
+        }
+    }
+}
+
 /// The leadership lock of one miner's database.
 pub struct Leadership {
     lock: Mutex<Lock>,
@@ -97,7 +105,7 @@ impl Leadership {
                 let (url, key) = (url.clone(), *key);
                 let r = crate::db::engine::off_runtime(|| pg_check(&url, key, client));
                 if r.is_err() {
-                    *client = None;
+                    crate::db::engine::drop_client(client.take());
                 }
                 r?
             }
@@ -125,7 +133,7 @@ fn pg_check(url: &str, key: i64, client: &mut Option<postgres::Client>) -> Resul
         message: e.to_string(),
     };
     if client.as_ref().is_some_and(|c| c.is_closed()) {
-        *client = None;
+        crate::db::engine::drop_client(client.take());
     }
     if client.is_none() {
         let mut cfg: postgres::Config = url.parse().map_err(err)?;

@@ -41,6 +41,7 @@ pub mod os;
 pub mod permanent;
 pub mod pg_server;
 pub mod pipeline;
+pub mod post_vanilla;
 pub mod priority;
 pub mod scheduler;
 pub mod seal_prover;
@@ -465,6 +466,7 @@ impl Provider {
             pieces: vec![self.home.join("pieces")],
             db: self.db.clone(),
             machine: self.machine,
+            parent_cache: self.parent_cache(),
         };
         server::router(self.clone()).merge(storage::router(served))
     }

@@ -4,14 +4,15 @@
 //! whose files are back; answer WinningPoSt when drawn. Every decision is logged with its reason.
 
 use crate::metrics::{Metrics, Timed};
+use crate::storage::VanillaKind;
 use crate::Provider;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use strata_chain_client::types::{Epoch, Method, RandomnessTag};
 use strata_chain_client::views::{DeadlineInfo, SectorStatus};
 use strata_primitives::node::Node;
+use strata_prover::vanilla::post::PostSector;
 
 /// A partition's WindowPoSt: the proof (none if every sector is skipped), the skipped sectors,
 /// and how many were proven.
@@ -42,11 +43,6 @@ struct Window {
     open: Epoch,
     needed: usize,
     submitted: HashSet<u64>,
-}
-
-/// Whether the sector's files answer a small random WindowPoSt challenge.
-pub fn sector_healthy(dir: &std::path::Path, randomness: &Node) -> Result<(), String> {
-    strata_prover::vanilla::post::prove_sector(dir, randomness, 2).map(|_| ())
 }
 
 impl Provider {
@@ -249,20 +245,35 @@ impl Provider {
                 .copied()
                 .filter(|n| !p.faulty.contains(n))
                 .collect();
-            let dirs: Vec<PathBuf> = proving.iter().map(|n| self.sector_dir(*n)).collect();
-            let params = self.warm.clone();
             let started = Instant::now();
-            let r = if dirs.is_empty() {
+            let r = if proving.is_empty() {
                 Err("every sector in it is already faulty on chain".to_string())
             } else {
-                // Sealing pauses and the seal-proof process stops until this proof is done.
-                let _post = self.gate.post_begin();
-                tokio::task::spawn_blocking(move || {
-                    strata_prover::proof_file::prove_window(&dirs, &randomness, &params)
-                        .map_err(|e| e.to_string())
-                })
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()))
+                match self.chain_comm_rs().await {
+                    Err(e) => Err(format!("the chain's CommRs are unavailable: {e}")),
+                    Ok(comm_rs) => {
+                        // Sealing pauses and the seal-proof process stops until this proof is done.
+                        let _post = self.gate.post_begin();
+                        let expected = Self::post_sectors(&proving, &comm_rs);
+                        let vanilla = self
+                            .post_vanilla(&expected, &randomness, VanillaKind::Window)
+                            .await;
+                        let params = self.warm.clone();
+                        let pt = self.proof_type.clone();
+                        tokio::task::spawn_blocking(move || {
+                            strata_prover::remote::prove_window_from_vanilla(
+                                &pt,
+                                &randomness,
+                                &expected,
+                                vanilla,
+                                &params,
+                            )
+                            .map_err(|e| e.to_string())
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()))
+                    }
+                }
             };
             let (proof, skipped) = match r {
                 Ok(f) => {
@@ -308,15 +319,24 @@ impl Provider {
         if self.sched.lock().expect("sched").declared.contains(&key) {
             return;
         }
+        let comm_rs = match self.chain_comm_rs().await {
+            Ok(c) => c,
+            Err(e) => return tracing::warn!(%e, "fault check waits for the chain"),
+        };
         let mut faults = Vec::new();
         let mut recoveries = Vec::new();
         for p in &d.partitions {
             for n in &p.sectors {
-                let dir = self.sector_dir(*n);
-                let b = *beacon;
-                let healthy = tokio::task::spawn_blocking(move || sector_healthy(&dir, &b))
-                    .await
-                    .unwrap_or_else(|e| Err(e.to_string()));
+                let healthy = match comm_rs.get(n) {
+                    Some(c) => {
+                        let s = PostSector {
+                            sector_number: *n,
+                            comm_r: *c,
+                        };
+                        self.sector_health(s, beacon).await
+                    }
+                    None => Err("the chain does not list the sector".to_string()),
+                };
                 let faulty = p.faulty.contains(n);
                 let recovering = p.recovering.contains(n);
                 match (&healthy, faulty, recovering) {
@@ -422,16 +442,9 @@ impl Provider {
                 }
                 Err(e) => return tracing::warn!(%e, "WinningPoSt randomness not verified"),
             }
-            let dirs: Vec<PathBuf> = t.sectors.iter().map(|n| self.sector_dir(*n)).collect();
-            let params = self.warm.clone();
             let started = Instant::now();
             let post = self.gate.post_begin();
-            let r = tokio::task::spawn_blocking(move || {
-                strata_prover::proof_file::prove_winning(&dirs, &t.randomness, &params)
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            let r = self.prove_winning(&t.sectors, &t.randomness).await;
             drop(post);
             match r {
                 Ok(f) => {
@@ -503,6 +516,37 @@ impl Provider {
 }
 
 impl Provider {
+    /// WinningPoSt over the proving set `numbers` for `randomness`: the drawn sector's vanilla
+    /// proof from wherever it lives, checked against the chain's CommR, then the SNARK here.
+    async fn prove_winning(
+        &self,
+        numbers: &[u64],
+        randomness: &Node,
+    ) -> Result<strata_prover::proof_file::ProofFile, String> {
+        let comm_rs = self.chain_comm_rs().await?;
+        let set = Self::post_sectors(numbers, &comm_rs);
+        if set.len() != numbers.len() {
+            return Err("the chain does not list every sector of the proving set".into());
+        }
+        let drawn = strata_prover::remote::winning_sector(self.miner(), randomness, &set)
+            .ok_or("the proving set is empty")?;
+        let vanilla = self
+            .post_vanilla(&[drawn], randomness, VanillaKind::Winning)
+            .await
+            .pop()
+            .ok_or("no vanilla proof")?;
+        let params = self.warm.clone();
+        let pt = self.proof_type.clone();
+        let miner = self.miner();
+        let r = *randomness;
+        tokio::task::spawn_blocking(move || {
+            strata_prover::remote::prove_winning_from_vanilla(&pt, miner, &r, &set, vanilla, &params)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()))
+    }
+
     /// The recall proof of a win's target, if this miner holds the recalled piece.
     async fn recall_for(
         &self,

@@ -10,6 +10,7 @@
 //! off upload, a CommP mismatch or a refused proposal leaves nothing behind.
 
 use crate::db::Step;
+use crate::cluster::SectorAt;
 use crate::Provider;
 use axum::body::Body;
 use axum::extract::{Path as AxPath, State};
@@ -249,24 +250,34 @@ async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Re
             return reject(StatusCode::NOT_FOUND, format!("deal {id} has no data here"))
                 .into_response();
         };
-        let Some(index) =
-            p.db.sector(n)
-                .ok()
-                .flatten()
-                .and_then(|s| s.deals.iter().position(|d| *d == id))
-        else {
-            return reject(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("sector {n} does not list deal {id}"),
-            )
-            .into_response();
+        let dir = match p.sector_at(n, None) {
+            SectorAt::Local(dir) => dir,
+            SectorAt::Remote { machine, http } => {
+                // The sector is on another machine: it unseals there, the piece streams through.
+                return match crate::storage::fetch_unsealed(&http, &p.secret, id).await {
+                    Ok(resp) => {
+                        let _ = p.db.log(
+                            0,
+                            "unsealed",
+                            &format!("deal {id} from sector {n} on machine {machine} for retrieval"),
+                        );
+                        let body = Body::from_stream(resp.bytes_stream());
+                        ([("content-type", "application/octet-stream")], body).into_response()
+                    }
+                    Err(e) => reject(
+                        StatusCode::BAD_GATEWAY,
+                        format!("unsealing deal {id} on machine {machine}: {e}"),
+                    )
+                    .into_response(),
+                };
+            }
         };
-        let (dir, cache) = (p.sector_dir(n), p.parent_cache());
+        let cache = p.parent_cache();
         let out = p.home.join("pieces").join(format!(".unsealed-{id}.tmp"));
         let o2 = out.clone();
+        let db = p.db.clone();
         let r = tokio::task::spawn_blocking(move || {
-            strata_sealer::unseal_piece(&dir, index, &o2, &cache, &strata_sealer::NoProgress)
-                .map_err(|e| e.to_string())
+            crate::storage::unseal_deal(&db, id, n, &dir, &cache, &o2)
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()));

@@ -3,7 +3,9 @@
 //! secret (a random value kept in the shared database, sent as [`SECRET_HEADER`]):
 //!
 //! - `GET /cluster/piece/{deal}`: a deal's piece file, for a machine sealing it elsewhere;
-//! - `POST /cluster/vanilla`: a sector's vanilla WindowPoSt proof, computed here where the
+//! - `GET /cluster/unsealed/{deal}`: a deal's piece unsealed from a sector held here, for
+//!   retrieval through the daemon;
+//! - `POST /cluster/vanilla`: a sector's vanilla PoSt proof, computed here where the
 //!   sector's files are (the SNARK is computed by the daemon, which checks the vanilla proof
 //!   first and trusts nothing it receives).
 //!
@@ -35,16 +37,31 @@ pub struct Served {
     pub db: Arc<crate::db::Db>,
     /// This machine's id (a sector is served only from its own recorded location).
     pub machine: i64,
+    /// Parent caches (unsealing needs them).
+    pub parent_cache: PathBuf,
 }
 
-/// A request for a sector's vanilla WindowPoSt proof.
+/// Which PoSt a vanilla proof is for (they differ in the number of challenged leaves).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VanillaKind {
+    /// `window_post_challenges` leaves.
+    Window,
+    /// `winning_post_challenges` leaves.
+    Winning,
+}
+
+/// A request for a sector's vanilla PoSt proof.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VanillaRequest {
     /// Sector number.
     pub sector: u64,
-    /// The deadline's challenge randomness.
+    /// The challenge randomness.
     #[serde(with = "serde_hex::node")]
     pub randomness: Node,
+    /// Window or winning.
+    pub kind: VanillaKind,
 }
 
 /// The storage routes.
@@ -52,6 +69,7 @@ pub fn router(s: Served) -> Router {
     Router::new()
         .route("/cluster/piece/{deal}", get(piece))
         .route("/cluster/vanilla", post(vanilla))
+        .route("/cluster/unsealed/{deal}", get(unsealed))
         .with_state(Arc::new(s))
 }
 
@@ -112,11 +130,15 @@ async fn vanilla(
                 req.sector
             ));
         }
-        Ok(strata_prover::remote::vanilla_window_sector(
-            req.sector,
-            Path::new(&path),
-            &req.randomness,
-        ))
+        let dir = Path::new(&path);
+        Ok(match req.kind {
+            VanillaKind::Window => {
+                strata_prover::remote::vanilla_window_sector(req.sector, dir, &req.randomness)
+            }
+            VanillaKind::Winning => {
+                strata_prover::remote::vanilla_winning_sector(req.sector, dir, &req.randomness)
+            }
+        })
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
@@ -124,6 +146,86 @@ async fn vanilla(
         Ok(v) => Json(v).into_response(),
         Err(e) => refuse(StatusCode::NOT_FOUND, e),
     }
+}
+
+async fn unsealed(
+    State(s): State<Arc<Served>>,
+    headers: HeaderMap,
+    AxPath(deal): AxPath<u64>,
+) -> Response {
+    if !authorised(&s, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "cluster secret missing or wrong");
+    }
+    let s2 = s.clone();
+    let r = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
+        let n = s2
+            .db
+            .deal(deal)
+            .map_err(|e| e.to_string())?
+            .and_then(|d| d.sector)
+            .ok_or(format!("deal {deal} is in no sector"))?;
+        let (machine, path) = s2
+            .db
+            .sector_location(n)
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("sector {n} has no recorded location"))?;
+        if machine != s2.machine {
+            return Err(format!("sector {n} is on machine {machine}, not here"));
+        }
+        let dir = PathBuf::from(path);
+        let out = dir.with_file_name(format!(".unsealed-{deal}.{}.tmp", std::process::id()));
+        unseal_deal(&s2.db, deal, n, &dir, &s2.parent_cache, &out)?;
+        // Open, then unlink: the stream reads the open file, nothing is left behind.
+        let f = std::fs::File::open(&out).map_err(|e| e.to_string());
+        let _ = std::fs::remove_file(&out);
+        f
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    match r {
+        Ok(f) => {
+            let body = Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(f)));
+            ([("content-type", "application/octet-stream")], body).into_response()
+        }
+        Err(e) => refuse(StatusCode::NOT_FOUND, e),
+    }
+}
+
+/// Unseals deal `deal`'s piece from sector `n`, whose files are in `dir`, into `out` (blocking;
+/// the piece's position in the sector is the one the database records).
+pub fn unseal_deal(
+    db: &crate::db::Db,
+    deal: u64,
+    n: u64,
+    dir: &Path,
+    parent_cache: &Path,
+    out: &Path,
+) -> Result<(), String> {
+    let index = db
+        .sector(n)
+        .map_err(|e| e.to_string())?
+        .and_then(|s| s.deals.iter().position(|d| *d == deal))
+        .ok_or_else(|| format!("sector {n} does not list deal {deal}"))?;
+    strata_sealer::unseal_piece(dir, index, out, parent_cache, &strata_sealer::NoProgress)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Streams deal `deal`'s piece, unsealed by the machine at `base` that holds its sector.
+pub async fn fetch_unsealed(base: &str, secret: &str, deal: u64) -> Result<reqwest::Response, String> {
+    let url = format!("{}/cluster/unsealed/{deal}", base.trim_end_matches('/'));
+    let resp = reqwest::Client::new()
+        .get(&url)
+        .header(SECRET_HEADER, secret)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(format!("{url}: {status} {body}"));
+    }
+    Ok(resp)
 }
 
 /// Downloads deal `deal`'s piece from the machine at `base` into `dest` (blocking; call it
@@ -191,12 +293,13 @@ pub fn fetch_piece(
     }
 }
 
-/// Asks the machine at `base` for sector `sector`'s vanilla WindowPoSt proof.
+/// Asks the machine at `base` for sector `sector`'s vanilla PoSt proof of `kind`.
 pub async fn fetch_vanilla(
     base: &str,
     secret: &str,
     sector: u64,
     randomness: &Node,
+    kind: VanillaKind,
     timeout: std::time::Duration,
 ) -> Result<strata_prover::remote::SectorVanilla, String> {
     let url = format!("{}/cluster/vanilla", base.trim_end_matches('/'));
@@ -206,6 +309,7 @@ pub async fn fetch_vanilla(
         .json(&VanillaRequest {
             sector,
             randomness: *randomness,
+            kind,
         })
         .timeout(timeout)
         .send()

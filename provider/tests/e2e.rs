@@ -22,10 +22,16 @@ struct World {
     url: String,
     client: KeyPair,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
+    _db: Option<strata_provider::pg_server::TestDb>,
 }
 
 impl World {
-    async fn new() -> World {
+    /// A world whose provider keeps its state in SQLite, or in a fresh PostgreSQL database.
+    async fn new(postgres: bool) -> World {
+        let db = postgres.then(|| {
+            strata_provider::pg_server::test_database("e2e")
+                .expect("a PostgreSQL server ($STRATA_TEST_PG, or initdb on PATH)")
+        });
         let store = params();
         let chain_dir = tempfile::tempdir().unwrap();
         let home = tempfile::tempdir().unwrap();
@@ -66,7 +72,8 @@ impl World {
         chain.step(1).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = common::config(1000, &owner, home.path(), addr, &store, false);
+        let mut config = common::config(1000, &owner, home.path(), addr, &store, false);
+        config.db = db.as_ref().map(|d| d.url.clone());
         let provider = common::start(&chain, home.path(), config, owner, listener).await;
         World {
             chain,
@@ -74,6 +81,7 @@ impl World {
             url: format!("http://{addr}"),
             client,
             _dirs: (chain_dir, home),
+            _db: db,
         }
     }
 
@@ -152,7 +160,18 @@ fn sealed_file(home: &Path, n: u64) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deal_to_proven_deadlines_payment_fault_and_recovery() {
-    let w = World::new().await;
+    end_to_end(false).await
+}
+
+/// The same test with the provider's state in PostgreSQL (`$STRATA_TEST_PG`, which `.ci/run`
+/// sets, or a private server started from the Debian `postgresql` package's binaries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deal_to_proven_deadlines_payment_fault_and_recovery_on_postgres() {
+    end_to_end(true).await
+}
+
+async fn end_to_end(postgres: bool) {
+    let w = World::new(postgres).await;
     let data: Vec<u8> = (0..1500u32).map(|i| (i * 7 % 251) as u8).collect();
 
     // Bad uploads are refused and leave nothing behind.

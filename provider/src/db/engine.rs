@@ -316,11 +316,25 @@ struct Pg {
     client: Option<postgres::Client>,
 }
 
+impl Drop for Pg {
+    fn drop(&mut self) {
+        drop_client(self.client.take());
+    }
+}
+
+/// Drops a PostgreSQL client where that is allowed: its destructor blocks on a runtime of its
+/// own, which panics on a thread already driving tokio.
+pub(crate) fn drop_client(c: Option<postgres::Client>) {
+    if c.is_some() {
+        off_runtime(move || drop(c));
+    }
+}
+
 impl Pg {
     /// The live client, connecting (again) if there is none or the last one was closed.
     fn client(&mut self) -> Result<&mut postgres::Client, DbError> {
         if self.client.as_ref().map_or(true, |c| c.is_closed()) {
-            self.client = None;
+            drop_client(self.client.take());
             let mut cfg: postgres::Config = self.url.parse().map_err(|e| DbError::Postgres {
                 url: redact(&self.url),
                 message: format!("not a PostgreSQL URL: {e}"),
