@@ -8,6 +8,7 @@ mod bar;
 mod beacon_cmd;
 mod chain_cmd;
 mod client_cmd;
+mod cluster_cmd;
 mod commands;
 mod demo;
 mod demo_permanent;
@@ -37,6 +38,12 @@ enum Command {
     /// The storage provider: init, run the daemon, inspect sectors and deals.
     #[command(subcommand)]
     Miner(miner_cmd::MinerCommand),
+    /// A cluster machine that runs sealing tasks from the shared database (no chain, no keys).
+    #[command(subcommand)]
+    Worker(cluster_cmd::WorkerCommand),
+    /// What the provider's cluster is doing: machines, tasks, where sectors are stored.
+    #[command(subcommand)]
+    Cluster(cluster_cmd::ClusterCommand),
     /// The auditor: re-verify every proof a miner posted, offline, with batch verification.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -153,6 +160,8 @@ fn main() -> ExitCode {
             json,
         }) => client_cmd::retrieve_cmd(deal, &out, &conn, json),
         Command::Miner(cmd) => miner_cmd::run(cmd),
+        Command::Worker(cmd) => cluster_cmd::worker(cmd),
+        Command::Cluster(cmd) => cluster_cmd::cluster(cmd),
         Command::Audit(AuditCommand::Miner { id, conn, json }) => {
             client_cmd::audit_cmd(&id, &conn, json)
         }

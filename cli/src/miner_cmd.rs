@@ -41,11 +41,17 @@ pub enum MinerCommand {
     /// Create the miner on chain and write the provider's config and state directory.
     Init(InitArgs),
     /// Run the daemon: deal endpoint, sealing pipeline, proving scheduler, /metrics.
+    ///
+    /// On a shared PostgreSQL database, a second daemon of the same miner (same config and
+    /// keystore, another `--listen`) is a standby: it serves and runs tasks but neither signs
+    /// nor schedules until the first one dies, then takes over within seconds.
     Run {
         #[command(flatten)]
         home: Home,
         #[command(flatten)]
         conn: Conn,
+        #[command(flatten)]
+        overrides: RunOverrides,
     },
     /// Power, balances (available, pledge, deposits, vesting, fee debt), faults, next deadline.
     Info {
@@ -75,6 +81,41 @@ pub enum MinerCommand {
         #[command(flatten)]
         home: Home,
     },
+}
+
+/// Per-process settings that override the config file (a standby daemon sharing a home).
+#[derive(Args, Clone, Default)]
+pub struct RunOverrides {
+    /// Listen here instead of the config's address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// This machine's name in the cluster [default: host name and listen address].
+    #[arg(long)]
+    name: Option<String>,
+    /// Task kinds this daemon runs itself, comma-separated (`seal,seal_proof`; `none` leaves
+    /// every task to `strata worker` machines) [default: the config's, else all].
+    #[arg(long)]
+    tasks: Option<String>,
+}
+
+impl RunOverrides {
+    fn apply(&self, config: &mut ProviderConfig) {
+        if let Some(l) = self.listen {
+            config.listen = l;
+        }
+        if let Some(n) = &self.name {
+            config.machine_name = Some(n.clone());
+        }
+        if let Some(t) = &self.tasks {
+            config.tasks = Some(
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty() && *k != "none")
+                    .map(String::from)
+                    .collect(),
+            );
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -154,7 +195,11 @@ fn e(e: strata_chain_client::ChainError) -> anyhow::Error {
 pub fn run(cmd: MinerCommand) -> Result<()> {
     match cmd {
         MinerCommand::Init(a) => init(a),
-        MinerCommand::Run { home, conn } => runtime()?.block_on(daemon(home, conn)),
+        MinerCommand::Run {
+            home,
+            conn,
+            overrides,
+        } => runtime()?.block_on(daemon(home, conn, overrides)),
         MinerCommand::Info { home, conn, json } => runtime()?.block_on(info(home, conn, json)),
         MinerCommand::Sectors(SectorsCommand::List { home, conn, json }) => {
             runtime()?.block_on(sectors(home, conn, json, None))
@@ -268,9 +313,13 @@ fn init(a: InitArgs) -> Result<()> {
     })
 }
 
-async fn daemon(home: Home, conn: Conn) -> Result<()> {
+async fn daemon(home: Home, conn: Conn, overrides: RunOverrides) -> Result<()> {
     let h = home.path();
-    let config = home.config()?;
+    let mut config = home.config()?;
+    overrides.apply(&mut config);
+    if let Some(t) = &config.tasks {
+        strata_provider::worker::parse_kinds(t)?;
+    }
     let conn = Conn {
         rpc: if conn.rpc == "http://127.0.0.1:1234" {
             config.rpc.clone()

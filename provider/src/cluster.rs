@@ -6,6 +6,7 @@
 use crate::db::cluster::{kind, Machine, MachineSpec};
 use crate::tasks::PieceFetch;
 use crate::Provider;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use strata_primitives::node::Node;
@@ -13,15 +14,26 @@ use strata_primitives::node::Node;
 /// Where a sector's files are, as the scheduler needs them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SectorAt {
-    /// Readable here (this machine's storage or a shared path).
+    /// Readable here (this machine's storage, or a shared path of a machine that is down).
     Local(PathBuf),
-    /// On another machine, served at this storage URL.
+    /// On another machine, alive, serving its storage at `http`; `path` is the directory there
+    /// (readable here too if the path is shared).
     Remote {
         /// The machine.
         machine: i64,
         /// Its storage URL.
         http: String,
+        /// The sector's directory on that machine.
+        path: PathBuf,
     },
+}
+
+/// What the daemon last read of where sectors are and which machines serve them, so that a
+/// database outage does not make sectors unfindable (a PoSt due meanwhile is still proven).
+#[derive(Default)]
+pub struct LocationCache {
+    sectors: HashMap<u64, (i64, String)>,
+    machines: HashMap<i64, (String, bool)>,
 }
 
 /// This machine's resources and kinds, as registered.
@@ -51,33 +63,66 @@ pub fn default_machine_name(listen: &str) -> String {
 
 impl Provider {
     /// Sector `n`'s recorded home: the machine and the directory there (a sector sealed before
-    /// locations were recorded is in this daemon's own storage).
-    pub fn sector_home(&self, n: u64) -> (i64, String) {
+    /// locations were recorded is in this daemon's own storage). While the database is
+    /// unreachable, the last location read is used; a sector never read is an error.
+    pub fn sector_home(&self, n: u64) -> Result<(i64, String), String> {
+        let mut cache = self.locations.lock().expect("locations");
         match self.db.sector_location(n) {
-            Ok(Some(l)) => l,
-            _ => (self.machine, self.sector_dir(n).display().to_string()),
+            Ok(found) => {
+                let home =
+                    found.unwrap_or_else(|| (self.machine, self.sector_dir(n).display().to_string()));
+                cache.sectors.insert(n, home.clone());
+                Ok(home)
+            }
+            Err(e) => cache
+                .sectors
+                .get(&n)
+                .cloned()
+                .ok_or_else(|| format!("sector {n}'s location is unknown: {e}")),
         }
     }
 
-    /// Where sector `n` can be read from now: locally if its recorded directory is readable here
-    /// and holds CommR `comm_r` (or no CommR is known yet), else on the machine that holds it.
-    pub fn sector_at(&self, n: u64, comm_r: Option<&Node>) -> SectorAt {
-        let (machine, path) = self.sector_home(n);
+    /// Where sector `n` is read from now: here if this machine holds it; on the machine that
+    /// holds it while that machine is alive (its disks are local to it); here if it is down but
+    /// its path is readable here with CommR `comm_r` (a shared path); else on that machine, whose
+    /// answer will be that it is unreachable. An error only if the location is unknown.
+    pub fn sector_at(&self, n: u64, comm_r: Option<&Node>) -> Result<SectorAt, String> {
+        let (machine, path) = self.sector_home(n)?;
         let dir = PathBuf::from(&path);
-        let here = machine == self.machine
-            || match comm_r {
-                Some(c) => crate::tasks::local_sector(&dir, c),
-                None => strata_sealer::SectorMeta::load(&dir).is_ok(),
-            };
-        if here {
-            return SectorAt::Local(dir);
+        if machine == self.machine {
+            return Ok(SectorAt::Local(dir));
         }
-        match self.db.machine(machine) {
-            Ok(Some(m)) => SectorAt::Remote {
-                machine,
-                http: m.http,
-            },
-            _ => SectorAt::Local(dir),
+        let (http, alive) = self.machine_http(machine)?;
+        let readable = || match comm_r {
+            Some(c) => crate::tasks::local_sector(&dir, c),
+            None => strata_sealer::SectorMeta::load(&dir).is_ok(),
+        };
+        if !alive && readable() {
+            return Ok(SectorAt::Local(dir));
+        }
+        Ok(SectorAt::Remote {
+            machine,
+            http,
+            path: dir,
+        })
+    }
+
+    /// Machine `id`'s storage URL and whether it is alive (cached through database outages).
+    fn machine_http(&self, id: i64) -> Result<(String, bool), String> {
+        let mut cache = self.locations.lock().expect("locations");
+        let now = self.db.engine.now_ms();
+        match (self.db.machine(id), now) {
+            (Ok(Some(m)), Ok(now)) => {
+                let v = (m.http.clone(), m.alive(now, self.config.dead_after_ms));
+                cache.machines.insert(id, v.clone());
+                Ok(v)
+            }
+            (Ok(None), _) => Err(format!("machine {id} is not registered")),
+            (Err(e), _) | (_, Err(e)) => cache
+                .machines
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| format!("machine {id} is unknown: {e}")),
         }
     }
 

@@ -74,9 +74,11 @@ pub struct ProviderConfig {
     pub dead_after_ms: i64,
 }
 
-/// 15 s without a heartbeat (every 2 s) before a machine's tasks go elsewhere.
+/// 30 s without a heartbeat (every 2 s) before a machine's tasks go elsewhere: long enough to
+/// ride out a database restart (every machine's heartbeats stop together), short against a
+/// seal's minutes.
 pub fn default_dead_after_ms() -> i64 {
-    15_000
+    30_000
 }
 
 impl ProviderConfig {

@@ -43,10 +43,22 @@ impl Drop for Lock {
 pub struct Leadership {
     lock: Mutex<Lock>,
     held: AtomicBool,
+    /// When the lock was last confirmed held.
+    confirmed: Mutex<Option<std::time::Instant>>,
 }
 
 /// How often a standby tries the lock, and a leader confirms it.
 pub const POLL: Duration = Duration::from_millis(500);
+
+/// How long the server keeps a leader's session (and lock) without hearing from it.
+pub const SESSION_LEASE: Duration = Duration::from_secs(10);
+
+/// How long a leader that cannot reach the database at all goes on leading: a database restart
+/// ends every session, so no standby can take the lock meanwhile, and deadlines keep being met.
+/// In a partition that lets a standby reach the database, both may lead for up to
+/// `GRACE - SESSION_LEASE`; the chain's nonces fence their messages (one signing key), and a
+/// second PoSt for a partition is refused by the chain.
+pub const GRACE: Duration = Duration::from_secs(30);
 
 impl Leadership {
     /// The lock for the database at `location` (a `postgres://` URL or a SQLite file) and
@@ -67,6 +79,7 @@ impl Leadership {
         Leadership {
             lock: Mutex::new(lock),
             held: AtomicBool::new(false),
+            confirmed: Mutex::new(None),
         }
     }
 
@@ -110,6 +123,8 @@ impl Leadership {
                 r?
             }
         };
+        *self.confirmed.lock().unwrap_or_else(|p| p.into_inner()) =
+            held.then(std::time::Instant::now);
         let was = self.held.swap(held, Ordering::AcqRel);
         if was != held {
             if held {
@@ -124,6 +139,32 @@ impl Leadership {
     /// Marks the lock lost (its connection failed).
     pub fn lost(&self) {
         self.held.store(false, Ordering::Release);
+    }
+
+    /// [`Leadership::check`], except that a leader that cannot reach the database keeps
+    /// leading for [`GRACE`] after its last confirmation (a database restart must not stop
+    /// WindowPoSt); whether this process leads now.
+    pub fn check_with_grace(&self) -> bool {
+        match self.check() {
+            Ok(held) => held,
+            Err(e) => {
+                let within = self
+                    .confirmed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_some_and(|t| t.elapsed() < GRACE);
+                if within && self.is_leader() {
+                    tracing::warn!(%e, "database unreachable; leading on within the grace period");
+                    true
+                } else {
+                    if self.is_leader() {
+                        tracing::warn!(%e, "database unreachable past the grace period: standing by");
+                    }
+                    self.lost();
+                    false
+                }
+            }
+        }
     }
 }
 
@@ -140,7 +181,17 @@ fn pg_check(url: &str, key: i64, client: &mut Option<postgres::Client>) -> Resul
         cfg.connect_timeout(crate::db::engine::CONNECT_TIMEOUT);
         cfg.keepalives(true);
         cfg.keepalives_idle(Duration::from_secs(5));
-        *client = Some(cfg.connect(postgres::NoTls).map_err(err)?);
+        let mut c = cfg.connect(postgres::NoTls).map_err(err)?;
+        // A lease: a leader that stops confirming (its machine died without closing the
+        // connection) loses its session, and the lock with it, after this long. Servers that do
+        // not know the setting (before PostgreSQL 14) keep the lock until TCP gives up.
+        if let Err(e) = c.batch_execute(&format!(
+            "SET idle_session_timeout = {}",
+            SESSION_LEASE.as_millis()
+        )) {
+            tracing::warn!(%e, "the database cannot end an idle leader's session: a dead leader's lock is held until TCP gives up");
+        }
+        *client = Some(c);
     }
     let c = client.as_mut().expect("connected");
     // Held already by this session? (pg_locks names our backend's advisory locks.)

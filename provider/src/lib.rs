@@ -48,6 +48,7 @@ pub mod seal_prover;
 pub mod server;
 pub mod storage;
 pub mod tasks;
+pub mod worker;
 
 pub use config::ProviderConfig;
 
@@ -117,6 +118,8 @@ pub struct Provider {
     handles: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     sched: Mutex<scheduler::SchedState>,
     winning_busy: std::sync::atomic::AtomicBool,
+    /// Sector locations and machines as last read (for database outages).
+    locations: Mutex<cluster::LocationCache>,
     /// PoSt parameters, loaded once and kept warm.
     pub warm: ParamsCache,
     /// What sealing gives way to.
@@ -249,6 +252,7 @@ impl Provider {
             handles: Mutex::new(Vec::new()),
             sched: Mutex::new(Default::default()),
             winning_busy: Default::default(),
+            locations: Default::default(),
         });
         provider.lead();
         provider.check_budgets(0);
@@ -399,17 +403,10 @@ impl Provider {
             .unwrap_or_else(|| self.home.join("parents"))
     }
 
-    /// Takes or confirms the signing role; whether this process holds it (a database that
-    /// cannot be reached means it does not).
+    /// Takes or confirms the signing role; whether this process holds it (a leader that cannot
+    /// reach the database leads on for [`leader::GRACE`]).
     pub fn lead(&self) -> bool {
-        match self.leader.check() {
-            Ok(held) => held,
-            Err(e) => {
-                tracing::warn!(%e, "leadership cannot be checked; standing by");
-                self.leader.lost();
-                false
-            }
-        }
+        self.leader.check_with_grace()
     }
 
     /// Sends `call` once for `key`: recorded before it is sent and its outcome after, so a
@@ -423,6 +420,12 @@ impl Provider {
                 return Ok(sent.msg_id.unwrap_or_default());
             }
             Ok(None) => {}
+            // A WindowPoSt cannot wait for the database: its window closes. Sending it
+            // unrecorded is safe — the chain refuses a second proof of a proven partition.
+            Err(e) if key.starts_with("post:") => {
+                tracing::warn!(%e, key, "database unreachable: sending the WindowPoSt unrecorded");
+                return self.send(call).await;
+            }
             Err(e) => return Err(ChainError::internal(format!("recording message {key}: {e}"))),
         }
         let r = self.send(call).await;

@@ -211,8 +211,9 @@ impl Provider {
             .map_err(|e| e.to_string())?
             .and_then(|d| d.sector)
             .ok_or_else(|| format!("deal {deal} is in no sector here"))?;
-        let dir = match self.sector_at(n, None) {
+        let dir = match self.sector_at(n, None)? {
             crate::cluster::SectorAt::Local(dir) => dir,
+            crate::cluster::SectorAt::Remote { path, .. } if path.join("meta.json").exists() => path,
             crate::cluster::SectorAt::Remote { machine, .. } => {
                 return Err(format!(
                     "sector {n} is on machine {machine}; recall proofs are made only from \

@@ -322,7 +322,7 @@ impl Provider {
                     .randomness(RandomnessTag::SealSeed, info.seed_epoch, self.miner())
                     .await
                     .map_err(|e| e.to_string())?;
-                let (machine, path) = self.sector_home(s.number);
+                let (machine, path) = self.sector_home(s.number)?;
                 let input = ProofInput {
                     seed,
                     comm_r: parse_node(s.comm_r.as_deref().unwrap_or_default())?,

@@ -58,26 +58,29 @@ impl Provider {
         let mut jobs = Vec::with_capacity(sectors.len());
         for s in sectors {
             let at = self.sector_at(s.sector_number, Some(&s.comm_r));
-            let n = s.sector_number;
+            let (n, c) = (s.sector_number, s.comm_r);
             let r = *randomness;
             let secret = self.secret.clone();
             jobs.push(tokio::spawn(async move {
+                let local = |dir: std::path::PathBuf| async move {
+                    tokio::task::spawn_blocking(move || open_here(n, &dir, &r, kind))
+                        .await
+                        .unwrap_or_else(|e| faulty(n, format!("opening the sector failed: {e}")))
+                };
                 match at {
-                    SectorAt::Local(dir) => tokio::task::spawn_blocking(move || match kind {
-                        VanillaKind::Window => {
-                            strata_prover::remote::vanilla_window_sector(n, &dir, &r)
-                        }
-                        VanillaKind::Winning => {
-                            strata_prover::remote::vanilla_winning_sector(n, &dir, &r)
-                        }
-                    })
-                    .await
-                    .unwrap_or_else(|e| faulty(n, format!("opening the sector failed: {e}"))),
-                    SectorAt::Remote { machine, http } => {
+                    Err(e) => faulty(n, e),
+                    Ok(SectorAt::Local(dir)) => local(dir).await,
+                    Ok(SectorAt::Remote {
+                        machine,
+                        http,
+                        path,
+                    }) => {
                         match fetch_vanilla(&http, &secret, n, &r, kind, REMOTE_VANILLA_TIMEOUT)
                             .await
                         {
                             Ok(v) => v,
+                            // A shared path is still readable from here.
+                            Err(_) if crate::tasks::local_sector(&path, &c) => local(path).await,
                             Err(e) => faulty(n, format!("machine {machine} did not answer: {e}")),
                         }
                     }
@@ -108,6 +111,14 @@ impl Provider {
             None => Ok(()),
             Some(f) => Err(f.reason),
         }
+    }
+}
+
+/// Opens sector `n` in `dir` here.
+fn open_here(n: u64, dir: &std::path::Path, r: &Node, kind: VanillaKind) -> SectorVanilla {
+    match kind {
+        VanillaKind::Window => strata_prover::remote::vanilla_window_sector(n, dir, r),
+        VanillaKind::Winning => strata_prover::remote::vanilla_winning_sector(n, dir, r),
     }
 }
 

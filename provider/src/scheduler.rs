@@ -327,6 +327,11 @@ impl Provider {
         let mut recoveries = Vec::new();
         for p in &d.partitions {
             for n in &p.sectors {
+                // A sector whose location cannot be read now (a database outage) is neither
+                // declared faulty nor recovered: that is decided with facts, next time.
+                if self.sector_at(*n, None).is_err() {
+                    continue;
+                }
                 let healthy = match comm_rs.get(n) {
                     Some(c) => {
                         let s = PostSector {

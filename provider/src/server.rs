@@ -251,8 +251,9 @@ async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Re
                 .into_response();
         };
         let dir = match p.sector_at(n, None) {
-            SectorAt::Local(dir) => dir,
-            SectorAt::Remote { machine, http } => {
+            Err(e) => return reject(StatusCode::SERVICE_UNAVAILABLE, e).into_response(),
+            Ok(SectorAt::Local(dir)) => dir,
+            Ok(SectorAt::Remote { machine, http, .. }) => {
                 // The sector is on another machine: it unseals there, the piece streams through.
                 return match crate::storage::fetch_unsealed(&http, &p.secret, id).await {
                     Ok(resp) => {
@@ -330,6 +331,45 @@ async fn metrics(State(p): State<Arc<Provider>>) -> String {
             ));
         }
     }
+    // The cluster: tasks by kind and state, machines alive and dead, and whether this process
+    // holds the signing role.
+    if let Ok(counts) = p.db.task_counts() {
+        for kind in crate::db::cluster::kind::ALL {
+            for state in [
+                crate::db::cluster::state::PENDING,
+                crate::db::cluster::state::RUNNING,
+                crate::db::cluster::state::DONE,
+                crate::db::cluster::state::FAILED,
+            ] {
+                let n = counts
+                    .iter()
+                    .find(|c| c.0 == *kind && c.1 == state)
+                    .map_or(0, |c| c.2);
+                g.push((
+                    "strata_tasks".into(),
+                    format!("kind=\"{kind}\",state=\"{state}\""),
+                    n as f64,
+                ));
+            }
+        }
+    }
+    if let (Ok(machines), Ok(now)) = (p.db.machines(), p.db.engine.now_ms()) {
+        let alive = machines
+            .iter()
+            .filter(|m| m.alive(now, p.config.dead_after_ms))
+            .count();
+        g.push(("strata_machines".into(), "state=\"alive\"".into(), alive as f64));
+        g.push((
+            "strata_machines".into(),
+            "state=\"dead\"".into(),
+            (machines.len() - alive) as f64,
+        ));
+    }
+    g.push((
+        "strata_leader".into(),
+        String::new(),
+        if p.leader.is_leader() { 1.0 } else { 0.0 },
+    ));
     if let Ok(m) = p.chain.miner(p.miner()).await {
         let b = &m.balances;
         for (k, v) in [

@@ -12,7 +12,12 @@ use crate::seal_prover::{SealProofRun, SealProver};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a finished task's result is retried while the database is unreachable.
+const FINISH_RETRY_FOR: Duration = Duration::from_secs(600);
+/// How often.
+const FINISH_RETRY_EVERY: Duration = Duration::from_secs(1);
 use strata_params::groth16_files::ParamsStore;
 use strata_params::ProofType;
 use strata_primitives::node::Node;
@@ -143,13 +148,30 @@ impl Runner {
             (kind::SEAL, Ok(o)) => serde_json::from_str::<SealOutput>(o).ok().map(|o| o.path),
             _ => None,
         };
-        let (sector, now) = (task.sector, self.db.engine.now_ms()?);
-        let taken = self.db.finish_task(task.id, machine, outcome, move |t| {
-            match location {
-                Some(path) => set_sector_location(t, sector, machine, &path, now),
-                None => Ok(()),
+        // The result is worth minutes of work: while the database is unreachable, keep trying
+        // to record it (a released claim makes the answer `false`, and it is dropped).
+        let sector = task.sector;
+        let mut waited = Duration::ZERO;
+        let taken = loop {
+            let r = self.db.engine.now_ms().and_then(|now| {
+                let location = location.clone();
+                self.db.finish_task(task.id, machine, outcome.clone(), move |t| {
+                    match location {
+                        Some(path) => set_sector_location(t, sector, machine, &path, now),
+                        None => Ok(()),
+                    }
+                })
+            });
+            match r {
+                Ok(taken) => break taken,
+                Err(e) if waited < FINISH_RETRY_FOR => {
+                    tracing::warn!(%e, task = task.id, "recording the task's result failed; retrying");
+                    std::thread::sleep(FINISH_RETRY_EVERY);
+                    waited += FINISH_RETRY_EVERY;
+                }
+                Err(e) => return Err(e),
             }
-        })?;
+        };
         if !taken {
             tracing::warn!(
                 task = task.id,

@@ -349,6 +349,15 @@ async fn end_to_end(postgres: bool) {
         .await
         .unwrap();
     assert!(metrics.contains("strata_posts_submitted_total"));
+    // Both sectors were sealed and proven as tasks this daemon claimed, and it leads.
+    for kind in ["seal", "seal_proof"] {
+        assert!(
+            metrics.contains(&format!("strata_tasks{{kind=\"{kind}\",state=\"done\"}} 2")),
+            "{metrics}"
+        );
+    }
+    assert!(metrics.contains("strata_machines{state=\"alive\"} 1"), "{metrics}");
+    assert!(metrics.contains("\nstrata_leader 1\n"), "{metrics}");
     assert!(
         metrics.contains("strata_sectors{state=\"active\"} 2"),
         "{metrics} {:#?}",
