@@ -69,8 +69,8 @@ impl Provider {
         let mut cache = self.locations.lock().expect("locations");
         match self.db.sector_location(n) {
             Ok(found) => {
-                let home =
-                    found.unwrap_or_else(|| (self.machine, self.sector_dir(n).display().to_string()));
+                let home = found
+                    .unwrap_or_else(|| (self.machine, self.sector_dir(n).display().to_string()));
                 cache.sectors.insert(n, home.clone());
                 Ok(home)
             }
@@ -142,11 +142,9 @@ impl Provider {
                         tasks = n,
                         "released the tasks of machines that stopped heartbeating"
                     );
-                    let _ = self.db.log(
-                        0,
-                        "tasks_released",
-                        &format!("{n} tasks of dead machines"),
-                    );
+                    let _ =
+                        self.db
+                            .log(0, "tasks_released", &format!("{n} tasks of dead machines"));
                 }
                 Err(e) => tracing::warn!(%e, "releasing dead machines' tasks failed"),
             }
@@ -190,7 +188,12 @@ impl Provider {
 
     /// Where pieces not on this machine can be fetched: every live machine's storage.
     pub fn piece_sources(&self) -> PieceFetch {
-        live_sources(&self.db, self.machine, self.config.dead_after_ms, &self.secret)
+        live_sources(
+            &self.db,
+            self.machine,
+            self.config.dead_after_ms,
+            &self.secret,
+        )
     }
 
     /// The machines of the cluster.

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+// One per process: the size of the PostgreSQL variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Lock {
     Sqlite {
         path: PathBuf,

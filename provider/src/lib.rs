@@ -1,7 +1,7 @@
 //! The storage provider's daemon (DESIGN §9): deal intake over HTTP, a persistent sealing
 //! pipeline per sector, a proving scheduler for WindowPoSt and WinningPoSt, fault and recovery
-//! declarations, and Prometheus metrics. Everything durable is in SQLite ([`db`]); everything
-//! on chain goes through `strata_chain_client::ChainApi` (the JSON-RPC client, or the devnet in
+//! declarations, and Prometheus metrics. Everything durable is in the provider database ([`db`]:
+//! SQLite on one machine, PostgreSQL for a cluster); everything on chain goes through `strata_chain_client::ChainApi` (the JSON-RPC client, or the devnet in
 //! process for tests and the demo).
 //!
 //! # Design notes
@@ -30,6 +30,26 @@
 //!   is a deadline four times the measured estimate (at least a day), because a replica has no
 //!   end while the seal proof pauses for every PoSt; repairs fetch from a surviving holder and
 //!   check the CommP before claiming; a win's recall proof is read from the sector's data tree.
+//! - **A cluster is one database** (DESIGN §11, Curio's model: no miner/worker split). Sealing
+//!   and seal proofs are tasks in the shared database ([`db::cluster`]) that the daemon and any
+//!   `strata worker` ([`worker`]) claim; a task's input carries all it needs, its result is
+//!   recorded only for the machine still holding the claim, and the daemon advances sectors on
+//!   the results. The two engines sit behind one small interface ([`db::engine`]): rusqlite
+//!   (bundled SQLite, the embedded default) and the synchronous `postgres` client. We chose that
+//!   over sqlx because sqlx's SQLite driver links its own `libsqlite3-sys` (conflicting with
+//!   rusqlite's bundled one) and would have turned every database call async; the synchronous
+//!   pair keeps the daemon's code paths unchanged, and every statement is written once in the
+//!   dialect both accept.
+//! - **PoSt proves where the data is** ([`post_vanilla`]): each sector's vanilla proof is
+//!   computed on the machine holding it (over `POST /cluster/vanilla`, [`storage`]) and checked
+//!   against the chain's CommR before the daemon's SNARK; a single machine runs the same path
+//!   with every sector local. Unlike DESIGN's sketch of PoSt partitions as database tasks, the
+//!   daemon asks the holders directly: a task round-trip through the database adds a claim
+//!   latency and a failure mode to a deadline that is seconds long, for no gain (the SNARK half
+//!   needs the warm parameters the daemon already holds).
+//! - **One signer** ([`leader`]): a PostgreSQL advisory lock held by the daemon that signs and
+//!   schedules; a standby takes it over within a poll when the holder's session ends. Messages are
+//!   recorded by key before sending ([`Provider::send_once`]), so a takeover never sends twice.
 
 pub mod budget;
 pub mod cluster;
@@ -206,7 +226,10 @@ impl Provider {
         // Whatever this machine was running before it restarted is not running now.
         let released = db.release_own(machine)?;
         if released > 0 {
-            tracing::info!(released, "tasks this machine held before restarting are pending again");
+            tracing::info!(
+                released,
+                "tasks this machine held before restarting are pending again"
+            );
         }
         let secret = db.cluster_secret()?;
         let sealing = Arc::new(sealing);
@@ -426,7 +449,11 @@ impl Provider {
                 tracing::warn!(%e, key, "database unreachable: sending the WindowPoSt unrecorded");
                 return self.send(call).await;
             }
-            Err(e) => return Err(ChainError::internal(format!("recording message {key}: {e}"))),
+            Err(e) => {
+                return Err(ChainError::internal(format!(
+                    "recording message {key}: {e}"
+                )))
+            }
         }
         let r = self.send(call).await;
         let outcome = match &r {

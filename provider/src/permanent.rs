@@ -213,7 +213,9 @@ impl Provider {
             .ok_or_else(|| format!("deal {deal} is in no sector here"))?;
         let dir = match self.sector_at(n, None)? {
             crate::cluster::SectorAt::Local(dir) => dir,
-            crate::cluster::SectorAt::Remote { path, .. } if path.join("meta.json").exists() => path,
+            crate::cluster::SectorAt::Remote { path, .. } if path.join("meta.json").exists() => {
+                path
+            }
             crate::cluster::SectorAt::Remote { machine, .. } => {
                 return Err(format!(
                     "sector {n} is on machine {machine}; recall proofs are made only from \

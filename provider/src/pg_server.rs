@@ -40,7 +40,8 @@ pub fn bin_dir() -> Result<PathBuf, String> {
     }
     std::env::var_os("PATH")
         .and_then(|p| {
-            std::env::split_paths(&p).find(|d| d.join("pg_ctl").exists() && d.join("initdb").exists())
+            std::env::split_paths(&p)
+                .find(|d| d.join("pg_ctl").exists() && d.join("initdb").exists())
         })
         .ok_or_else(|| {
             "no PostgreSQL server binaries (install Debian's `postgresql`, or set STRATA_PG_BIN \
@@ -72,7 +73,10 @@ impl PgServer {
                 .map_err(|e| format!("chown: {e}"))?
                 .success();
             if !ok {
-                return Err("chown to the postgres user failed (is the postgresql package installed?)".into());
+                return Err(
+                    "chown to the postgres user failed (is the postgresql package installed?)"
+                        .into(),
+                );
             }
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -225,7 +229,11 @@ pub fn test_database(name: &str) -> Result<TestDb, String> {
         Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap_or(0) + 2 => {
             format!("{}/{db}", &admin[..i])
         }
-        _ => return Err(format!("STRATA_TEST_PG={admin} is not a postgres://…/DB URL")),
+        _ => {
+            return Err(format!(
+                "STRATA_TEST_PG={admin} is not a postgres://…/DB URL"
+            ))
+        }
     };
     let admin2 = admin.clone();
     let create = move || -> Result<(), String> {

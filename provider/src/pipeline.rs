@@ -144,11 +144,20 @@ impl Provider {
     /// The sealing step: asks for a seal task (any machine that takes seal tasks runs it —
     /// this daemon too, see [`Provider::run_local_tasks`]) and advances once its result is in.
     async fn sealing(&self, mut s: SectorRow, head: Epoch) -> Result<(), String> {
-        // A fresh ticket unless the recorded one is still young enough to pre-commit with.
-        let young = s
-            .ticket_epoch
-            .is_some_and(|t| head - t < self.constants.max_ticket_age / 2);
+        // A fresh ticket unless the recorded one can still be pre-committed with: the seal may
+        // wait in the task queue behind other machines' work, so the ticket is kept until only
+        // a margin of its age is left, and the task of a ticket given up is withdrawn if no
+        // machine has started it (a running one finishes and is ignored).
+        let max_age = self.constants.max_ticket_age;
+        let margin = (max_age / 8).max(4);
+        let young = s.ticket_epoch.is_some_and(|t| head - t < max_age - margin);
         if !young {
+            if let Some(old) = s.ticket_epoch {
+                let stale = format!("t{old}a{}", s.attempts);
+                if let Ok(Some(t)) = self.db.task(kind::SEAL, s.number, &stale) {
+                    let _ = self.db.withdraw_task(t.id);
+                }
+            }
             s.ticket_epoch = Some(head);
             self.db.update_sector(&s).map_err(|e| e.to_string())?;
         }
@@ -336,13 +345,16 @@ impl Provider {
         };
         match task.state.as_str() {
             state::DONE => {
-                let out: ProofOutput = serde_json::from_str(task.result.as_deref().unwrap_or(""))
-                    .map_err(|e| format!("proof task {}: unreadable result: {e}", task.id))?;
+                let out: ProofOutput =
+                    serde_json::from_str(task.result.as_deref().unwrap_or(""))
+                        .map_err(|e| format!("proof task {}: unreadable result: {e}", task.id))?;
                 self.measured(Timed::SealProof, out.ms, head);
                 s.proofs = Some(out.proofs);
                 self.advance(s, Step::ProveCommit)
             }
-            state::FAILED => Err(task.error.unwrap_or_else(|| "seal proof task failed".into())),
+            state::FAILED => Err(task
+                .error
+                .unwrap_or_else(|| "seal proof task failed".into())),
             _ => Ok(()),
         }
     }

@@ -15,7 +15,7 @@ use strata_prover::remote::SectorVanilla;
 use strata_prover::vanilla::post::{Faulty, PostSector};
 
 /// How long a remote machine may take to open one sector.
-const REMOTE_VANILLA_TIMEOUT: Duration = Duration::from_secs(60);
+const REMOTE_VANILLA_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl Provider {
     /// The CommR the chain holds for each of this miner's sectors (the values a vanilla proof
@@ -104,9 +104,8 @@ impl Provider {
         let v = self
             .post_vanilla(&[s], randomness, VanillaKind::Window)
             .await;
-        let checked =
-            strata_prover::remote::check_vanilla(&self.proof_type, randomness, &[s], v)
-                .map_err(|e| e.to_string())?;
+        let checked = strata_prover::remote::check_vanilla(&self.proof_type, randomness, &[s], v)
+            .map_err(|e| e.to_string())?;
         match checked.faulty.into_iter().next() {
             None => Ok(()),
             Some(f) => Err(f.reason),

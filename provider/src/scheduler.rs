@@ -259,7 +259,7 @@ impl Provider {
                             .post_vanilla(&expected, &randomness, VanillaKind::Window)
                             .await;
                         let params = self.warm.clone();
-                        let pt = self.proof_type.clone();
+                        let pt = self.proof_type;
                         tokio::task::spawn_blocking(move || {
                             strata_prover::remote::prove_window_from_vanilla(
                                 &pt,
@@ -541,12 +541,14 @@ impl Provider {
             .pop()
             .ok_or("no vanilla proof")?;
         let params = self.warm.clone();
-        let pt = self.proof_type.clone();
+        let pt = self.proof_type;
         let miner = self.miner();
         let r = *randomness;
         tokio::task::spawn_blocking(move || {
-            strata_prover::remote::prove_winning_from_vanilla(&pt, miner, &r, &set, vanilla, &params)
-                .map_err(|e| e.to_string())
+            strata_prover::remote::prove_winning_from_vanilla(
+                &pt, miner, &r, &set, vanilla, &params,
+            )
+            .map_err(|e| e.to_string())
         })
         .await
         .unwrap_or_else(|e| Err(e.to_string()))

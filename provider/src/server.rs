@@ -9,8 +9,8 @@
 //! proposal, and only then is the deal published on chain and the file renamed into place; a cut
 //! off upload, a CommP mismatch or a refused proposal leaves nothing behind.
 
-use crate::db::Step;
 use crate::cluster::SectorAt;
+use crate::db::Step;
 use crate::Provider;
 use axum::body::Body;
 use axum::extract::{Path as AxPath, State};
@@ -260,7 +260,9 @@ async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Re
                         let _ = p.db.log(
                             0,
                             "unsealed",
-                            &format!("deal {id} from sector {n} on machine {machine} for retrieval"),
+                            &format!(
+                                "deal {id} from sector {n} on machine {machine} for retrieval"
+                            ),
                         );
                         let body = Body::from_stream(resp.bytes_stream());
                         ([("content-type", "application/octet-stream")], body).into_response()
@@ -358,7 +360,11 @@ async fn metrics(State(p): State<Arc<Provider>>) -> String {
             .iter()
             .filter(|m| m.alive(now, p.config.dead_after_ms))
             .count();
-        g.push(("strata_machines".into(), "state=\"alive\"".into(), alive as f64));
+        g.push((
+            "strata_machines".into(),
+            "state=\"alive\"".into(),
+            alive as f64,
+        ));
         g.push((
             "strata_machines".into(),
             "state=\"dead\"".into(),

@@ -106,7 +106,10 @@ async fn piece(
             return ([("content-type", "application/octet-stream")], body).into_response();
         }
     }
-    refuse(StatusCode::NOT_FOUND, format!("no piece of deal {deal} here"))
+    refuse(
+        StatusCode::NOT_FOUND,
+        format!("no piece of deal {deal} here"),
+    )
 }
 
 async fn vanilla(
@@ -184,7 +187,9 @@ async fn unsealed(
     .unwrap_or_else(|e| Err(e.to_string()));
     match r {
         Ok(f) => {
-            let body = Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(f)));
+            let body = Body::from_stream(tokio_util::io::ReaderStream::new(
+                tokio::fs::File::from_std(f),
+            ));
             ([("content-type", "application/octet-stream")], body).into_response()
         }
         Err(e) => refuse(StatusCode::NOT_FOUND, e),
@@ -212,7 +217,11 @@ pub fn unseal_deal(
 }
 
 /// Streams deal `deal`'s piece, unsealed by the machine at `base` that holds its sector.
-pub async fn fetch_unsealed(base: &str, secret: &str, deal: u64) -> Result<reqwest::Response, String> {
+pub async fn fetch_unsealed(
+    base: &str,
+    secret: &str,
+    deal: u64,
+) -> Result<reqwest::Response, String> {
     let url = format!("{}/cluster/unsealed/{deal}", base.trim_end_matches('/'));
     let resp = reqwest::Client::new()
         .get(&url)

@@ -155,12 +155,11 @@ impl Runner {
         let taken = loop {
             let r = self.db.engine.now_ms().and_then(|now| {
                 let location = location.clone();
-                self.db.finish_task(task.id, machine, outcome.clone(), move |t| {
-                    match location {
+                self.db
+                    .finish_task(task.id, machine, outcome.clone(), move |t| match location {
                         Some(path) => set_sector_location(t, sector, machine, &path, now),
                         None => Ok(()),
-                    }
-                })
+                    })
             });
             match r {
                 Ok(taken) => break taken,
@@ -250,7 +249,10 @@ impl Runner {
     /// another machine (its length checked; its CommP is checked by the seal's CommD).
     fn piece(&self, p: &TaskPiece, fetch: &PieceFetch) -> Result<PathBuf, String> {
         let name = format!("deal-{}.piece", p.deal);
-        for cand in [self.pieces.join(&name), self.storage.join("pieces").join(&name)] {
+        for cand in [
+            self.pieces.join(&name),
+            self.storage.join("pieces").join(&name),
+        ] {
             if std::fs::metadata(&cand).is_ok_and(|m| m.len() == p.raw_len) {
                 return Ok(cand);
             }

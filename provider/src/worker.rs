@@ -123,7 +123,10 @@ impl Worker {
         let machine = db.register_machine(&spec)?;
         let released = db.release_own(machine)?;
         if released > 0 {
-            tracing::info!(released, "tasks this machine held before restarting are pending again");
+            tracing::info!(
+                released,
+                "tasks this machine held before restarting are pending again"
+            );
         }
         let secret = db.cluster_secret()?;
         let plan = CpuPlan::new(&crate::os::allowed_cpus(), 0);
@@ -180,31 +183,29 @@ impl Worker {
             let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
                 return started;
             };
-            let task = match self
-                .db
-                .claim_task(self.machine, &self.kinds, self.config.dead_after_ms)
-            {
-                Ok(Some(t)) => t,
-                Ok(None) => return started,
-                Err(e) => {
-                    tracing::warn!(%e, "claiming a task failed");
-                    return started;
-                }
-            };
+            let task =
+                match self
+                    .db
+                    .claim_task(self.machine, &self.kinds, self.config.dead_after_ms)
+                {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return started,
+                    Err(e) => {
+                        tracing::warn!(%e, "claiming a task failed");
+                        return started;
+                    }
+                };
             tracing::info!(task = task.id, kind = %task.kind, sector = task.sector, "task claimed");
             started += 1;
             let w = self.clone();
             std::thread::spawn(move || {
-                let fetch = live_sources(
-                    &w.db,
-                    w.machine,
-                    w.config.dead_after_ms,
-                    &w.secret,
-                );
+                let fetch = live_sources(&w.db, w.machine, w.config.dead_after_ms, &w.secret);
                 match w.runner.run(&task, &fetch) {
                     Ok(true) => tracing::info!(task = task.id, "task finished"),
                     Ok(false) => {}
-                    Err(e) => tracing::error!(%e, task = task.id, "recording a task's outcome failed"),
+                    Err(e) => {
+                        tracing::error!(%e, task = task.id, "recording a task's outcome failed")
+                    }
                 }
                 drop(permit);
             });

@@ -18,10 +18,7 @@ fn engines(name: &str) -> Engines {
     let dir = tempfile::tempdir().unwrap();
     let pg = test_database(name).expect("a PostgreSQL server for the test");
     let locations = vec![
-        (
-            "sqlite",
-            dir.path().join("p.sqlite").display().to_string(),
-        ),
+        ("sqlite", dir.path().join("p.sqlite").display().to_string()),
         ("postgres", pg.url.clone()),
     ];
     Engines {
@@ -52,7 +49,10 @@ fn sectors_log_times_and_migrations_behave_alike() {
         assert_eq!(db.next_sector_number().unwrap(), 1);
         db.new_sector(1, &[]).unwrap();
         db.new_sector(2, &[]).unwrap();
-        assert!(db.new_sector(2, &[]).is_err(), "{engine}: a sector number is unique");
+        assert!(
+            db.new_sector(2, &[]).is_err(),
+            "{engine}: a sector number is unique"
+        );
         let mut s = db.sector(2).unwrap().unwrap();
         s.comm_r = Some("ab".into());
         s.proofs = Some(vec!["p1".into(), "p2".into()]);
@@ -98,38 +98,80 @@ fn tasks_are_idempotent_claimed_once_and_answered_only_by_their_claimer() {
             .ensure_task(kind::SEAL, 1, "t1", "{\"other\":1}", None)
             .unwrap();
         assert_eq!(t, again, "{engine}: asking twice finds the first task");
-        assert!(db.claim_task(a, &[kind::SEAL_PROOF], 60_000).unwrap().is_none());
+        assert!(db
+            .claim_task(a, &[kind::SEAL_PROOF], 60_000)
+            .unwrap()
+            .is_none());
         let c = db.claim_task(a, &[kind::SEAL], 60_000).unwrap().unwrap();
-        assert_eq!((c.id, c.state.as_str(), c.machine, c.attempts), (t.id, state::RUNNING, Some(a), 1));
-        assert!(db.claim_task(b, &[kind::SEAL], 60_000).unwrap().is_none(), "{engine}");
+        assert_eq!(
+            (c.id, c.state.as_str(), c.machine, c.attempts),
+            (t.id, state::RUNNING, Some(a), 1)
+        );
+        assert!(
+            db.claim_task(b, &[kind::SEAL], 60_000).unwrap().is_none(),
+            "{engine}"
+        );
         // b cannot answer a's task; a can, once.
         assert!(!db.finish_task(t.id, b, Ok("x".into()), |_| Ok(())).unwrap());
         assert!(db.finish_task(t.id, a, Ok("r".into()), |_| Ok(())).unwrap());
-        assert!(!db.finish_task(t.id, a, Ok("again".into()), |_| Ok(())).unwrap());
+        assert!(!db
+            .finish_task(t.id, a, Ok("again".into()), |_| Ok(()))
+            .unwrap());
         let done = db.task(kind::SEAL, 1, "t1").unwrap().unwrap();
-        assert_eq!((done.state.as_str(), done.result.as_deref()), (state::DONE, Some("r")));
+        assert_eq!(
+            (done.state.as_str(), done.result.as_deref()),
+            (state::DONE, Some("r"))
+        );
 
         // A dead machine's task goes back to pending; its late answer is dropped.
         let t2 = db.ensure_task(kind::SEAL, 2, "t1", "{}", None).unwrap();
         db.claim_task(a, &[kind::SEAL], 60_000).unwrap().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
         db.heartbeat(b).unwrap();
-        assert_eq!(db.release_dead(20).unwrap(), 1, "{engine}: a did not heartbeat");
+        assert_eq!(
+            db.release_dead(20).unwrap(),
+            1,
+            "{engine}: a did not heartbeat"
+        );
         let c2 = db.claim_task(b, &[kind::SEAL], 60_000).unwrap().unwrap();
         assert_eq!((c2.id, c2.attempts), (t2.id, 2));
-        assert!(!db.finish_task(t2.id, a, Ok("late".into()), |_| Ok(())).unwrap());
-        assert!(db.finish_task(t2.id, b, Err("boom".into()), |_| Ok(())).unwrap());
+        assert!(!db
+            .finish_task(t2.id, a, Ok("late".into()), |_| Ok(()))
+            .unwrap());
+        assert!(db
+            .finish_task(t2.id, b, Err("boom".into()), |_| Ok(()))
+            .unwrap());
         let f = db.task(kind::SEAL, 2, "t1").unwrap().unwrap();
-        assert_eq!((f.state.as_str(), f.error.as_deref()), (state::FAILED, Some("boom")));
+        assert_eq!(
+            (f.state.as_str(), f.error.as_deref()),
+            (state::FAILED, Some("boom"))
+        );
 
         // Affinity: only the machine holding the data, while it lives.
         let t3 = db.ensure_task(kind::SEAL, 3, "p", "{}", Some(a)).unwrap();
         db.heartbeat(a).unwrap();
-        assert!(db.claim_task(b, &[kind::SEAL], 60_000).unwrap().is_none(), "{engine}");
+        assert!(
+            db.claim_task(b, &[kind::SEAL], 60_000).unwrap().is_none(),
+            "{engine}"
+        );
         let c3 = db.claim_task(a, &[kind::SEAL], 60_000).unwrap().unwrap();
         assert_eq!(c3.id, t3.id);
         // A restarted machine gives back what it held.
         assert_eq!(db.release_own(a).unwrap(), 1);
+        assert!(db.claim_task(a, &[kind::SEAL], 60_000).unwrap().is_some());
+
+        // Seals go before older seal proofs (a ticket ages in the queue, a seal proof has weeks).
+        let proof = db.ensure_task(kind::SEAL_PROOF, 4, "s", "{}", None).unwrap();
+        let seal = db.ensure_task(kind::SEAL, 5, "t", "{}", None).unwrap();
+        let both = [kind::SEAL, kind::SEAL_PROOF];
+        assert_eq!(db.claim_task(b, &both, 60_000).unwrap().unwrap().id, seal.id);
+        assert_eq!(db.claim_task(b, &both, 60_000).unwrap().unwrap().id, proof.id);
+        // Only a task nobody claimed can be withdrawn.
+        assert!(!db.withdraw_task(seal.id).unwrap(), "{engine}");
+        let fresh = db.ensure_task(kind::SEAL, 6, "t", "{}", None).unwrap();
+        assert!(db.withdraw_task(fresh.id).unwrap());
+        assert!(db.task(kind::SEAL, 6, "t").unwrap().is_none());
+        assert!(db.claim_task(b, &both, 60_000).unwrap().is_none());
     }
 }
 
@@ -162,13 +204,23 @@ fn fifty_concurrent_claims_on_ten_tasks_take_each_exactly_once() {
             .filter_map(|h| h.join().unwrap())
             .collect();
         got.sort();
-        assert_eq!(got.len(), 10, "{engine}: ten claims succeed, forty find nothing");
+        assert_eq!(
+            got.len(),
+            10,
+            "{engine}: ten claims succeed, forty find nothing"
+        );
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), ids, "{engine}");
         for (_, m, recorded) in &got {
-            assert_eq!(Some(*m), *recorded, "{engine}: the claim records its machine");
+            assert_eq!(
+                Some(*m),
+                *recorded,
+                "{engine}: the claim records its machine"
+            );
         }
         let rows = db.tasks(100).unwrap();
-        assert!(rows.iter().all(|t| t.state == state::RUNNING && t.attempts == 1));
+        assert!(rows
+            .iter()
+            .all(|t| t.state == state::RUNNING && t.attempts == 1));
     }
 }
 
@@ -177,17 +229,27 @@ fn a_message_is_sent_once_per_key() {
     let e = engines("messages");
     for (engine, loc) in &e.locations {
         let db = Db::open_location(loc).unwrap();
-        assert!(db.message_begin("post:1:60:0", "SubmitWindowPost", "a").unwrap().is_none());
+        assert!(db
+            .message_begin("post:1:60:0", "SubmitWindowPost", "a")
+            .unwrap()
+            .is_none());
         // Refused by the chain: may be sent again.
         db.message_end("post:1:60:0", Err("too early")).unwrap();
-        assert!(db.message_begin("post:1:60:0", "SubmitWindowPost", "a").unwrap().is_none());
+        assert!(db
+            .message_begin("post:1:60:0", "SubmitWindowPost", "a")
+            .unwrap()
+            .is_none());
         db.message_end("post:1:60:0", Ok("m-1")).unwrap();
         // Sent: a standby that takes over is told so and does not send it.
         let sent = db
             .message_begin("post:1:60:0", "SubmitWindowPost", "b")
             .unwrap()
             .expect("already sent");
-        assert_eq!((sent.msg_id.as_deref(), sent.machine.as_str()), (Some("m-1"), "a"), "{engine}");
+        assert_eq!(
+            (sent.msg_id.as_deref(), sent.machine.as_str()),
+            (Some("m-1"), "a"),
+            "{engine}"
+        );
         assert_eq!(db.messages().unwrap().len(), 1);
         // The cluster secret is made once and shared.
         let s = db.cluster_secret().unwrap();

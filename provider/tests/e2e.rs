@@ -356,7 +356,10 @@ async fn end_to_end(postgres: bool) {
             "{metrics}"
         );
     }
-    assert!(metrics.contains("strata_machines{state=\"alive\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("strata_machines{state=\"alive\"} 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("\nstrata_leader 1\n"), "{metrics}");
     assert!(
         metrics.contains("strata_sectors{state=\"active\"} 2"),

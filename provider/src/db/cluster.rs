@@ -241,9 +241,10 @@ impl Db {
             .collect()
     }
 
-    /// Claims the oldest pending task of `kinds` for `machine`: one that has no affinity, or
-    /// whose affinity is `machine`, or whose affinity machine has not heartbeated within
-    /// `dead_after_ms`. Never hands one task to two claimers.
+    /// Claims a pending task of `kinds` for `machine`: one that has no affinity, or whose
+    /// affinity is `machine`, or whose affinity machine has not heartbeated within
+    /// `dead_after_ms` — seals first (their ticket ages while they wait; a seal proof has weeks),
+    /// then the oldest. Never hands one task to two claimers.
     pub fn claim_task(
         &self,
         machine: i64,
@@ -269,7 +270,7 @@ impl Db {
                     "SELECT id FROM tasks t WHERE state = 'pending' AND kind IN ({}) AND
                        (affinity IS NULL OR affinity = $1 OR NOT EXISTS
                          (SELECT 1 FROM machines m WHERE m.id = t.affinity AND m.heartbeat_at >= $2))
-                     ORDER BY id LIMIT 1 {lock}",
+                     ORDER BY CASE WHEN kind = 'seal' THEN 0 ELSE 1 END, id LIMIT 1 {lock}",
                     kinds_in(&ks, 3)
                 ),
                 &args,
@@ -351,6 +352,15 @@ impl Db {
             &[V::i(id)],
         )?;
         Ok(())
+    }
+
+    /// Withdraws a task no machine has claimed yet; whether it was (a claimed one is left to
+    /// finish).
+    pub fn withdraw_task(&self, id: i64) -> Result<bool, DbError> {
+        Ok(self.engine.exec(
+            "DELETE FROM tasks WHERE id = $1 AND state = 'pending'",
+            &[V::i(id)],
+        )? > 0)
     }
 
     /// Registers (or re-registers, by name) a machine; its id.

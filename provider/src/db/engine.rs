@@ -287,17 +287,12 @@ impl Sql for PgTx<'_, '_> {
     fn exec(&mut self, sql: &str, args: &[V]) -> Result<u64, DbError> {
         let a = pg_args(args);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = a.iter().map(|b| &**b).collect();
-        self.tx
-            .execute(sql, &refs)
-            .map_err(|e| pg_err(self.url, e))
+        self.tx.execute(sql, &refs).map_err(|e| pg_err(self.url, e))
     }
     fn query(&mut self, sql: &str, args: &[V]) -> Result<Vec<Row>, DbError> {
         let a = pg_args(args);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = a.iter().map(|b| &**b).collect();
-        let rows = self
-            .tx
-            .query(sql, &refs)
-            .map_err(|e| pg_err(self.url, e))?;
+        let rows = self.tx.query(sql, &refs).map_err(|e| pg_err(self.url, e))?;
         rows.iter()
             .map(pg_row)
             .collect::<Result<_, _>>()
@@ -333,7 +328,7 @@ pub(crate) fn drop_client(c: Option<postgres::Client>) {
 impl Pg {
     /// The live client, connecting (again) if there is none or the last one was closed.
     fn client(&mut self) -> Result<&mut postgres::Client, DbError> {
-        if self.client.as_ref().map_or(true, |c| c.is_closed()) {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
             drop_client(self.client.take());
             let mut cfg: postgres::Config = self.url.parse().map_err(|e| DbError::Postgres {
                 url: redact(&self.url),
@@ -371,7 +366,7 @@ enum Inner {
         conn: Box<rusqlite::Connection>,
         path: PathBuf,
     },
-    Postgres(Pg),
+    Postgres(Box<Pg>),
 }
 
 /// An open database: one connection, used by one call at a time.
@@ -396,8 +391,10 @@ impl Engine {
             source,
         };
         let conn = rusqlite::Connection::open(path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
         Ok(Engine {
             inner: Mutex::new(Inner::Sqlite {
@@ -417,7 +414,7 @@ impl Engine {
         };
         off_runtime(|| pg.client().map(|_| ()))?;
         Ok(Engine {
-            inner: Mutex::new(Inner::Postgres(pg)),
+            inner: Mutex::new(Inner::Postgres(Box::new(pg))),
             postgres: true,
             describe: redact(url),
         })

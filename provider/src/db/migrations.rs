@@ -85,9 +85,10 @@ pub fn version(t: &mut dyn Sql) -> Result<i64, DbError> {
             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
         &[],
     )?;
-    Ok(t
-        .query_int("SELECT MAX(version) FROM schema_migrations", &[])?
-        .unwrap_or(0))
+    Ok(
+        t.query_int("SELECT MAX(version) FROM schema_migrations", &[])?
+            .unwrap_or(0),
+    )
 }
 
 /// Applies every migration the database lacks, each in its own transaction; the versions
@@ -150,7 +151,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = Engine::sqlite(&dir.path().join("p.sqlite")).unwrap();
         assert_eq!(apply(&e).unwrap(), (1..=latest()).collect::<Vec<_>>());
-        assert!(apply(&e).unwrap().is_empty(), "a second start applies nothing");
+        assert!(
+            apply(&e).unwrap().is_empty(),
+            "a second start applies nothing"
+        );
         assert_eq!(e.tx(version).unwrap(), latest());
     }
 
