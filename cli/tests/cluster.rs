@@ -13,118 +13,47 @@
 //! Needs PostgreSQL's server binaries (Debian `postgresql`, which `.ci/run` installs).
 
 mod common;
+use common::{port, scrape, Env, Kill};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use strata_provider::pg_server::PgServer;
 
-fn port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+/// `env`'s JSON output, or `Null` while the command fails (the database is down, say).
+fn try_json(env: &Env, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let o = env.run(&a);
+    if !o.status.success() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
+}
+
+/// The chain's view of m1000's sectors: (active, faulty).
+fn sectors(env: &Env) -> (u64, u64) {
+    let m = env.json(&["chain", "miner", "m1000"]);
+    (
+        m["sectors"]["active"].as_u64().unwrap(),
+        m["sectors"]["faulty"].as_u64().unwrap(),
+    )
+}
+
+/// Fault fees charged to m1000 so far.
+fn fault_fees(env: &Env) -> usize {
+    env.json(&["chain", "events", "--who", "m1000"])
+        .as_array()
         .unwrap()
-        .local_addr()
+        .iter()
+        .filter(|e| e["why"].as_str().unwrap_or("").contains("fault"))
+        .count()
+}
+
+/// Every task of the cluster.
+fn tasks(env: &Env) -> Vec<Value> {
+    env.json(&["cluster", "tasks", "--limit", "1000"])
+        .as_array()
         .unwrap()
-        .port()
-}
-
-struct Env {
-    home: tempfile::TempDir,
-    rpc: String,
-    db: String,
-}
-
-impl Env {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
-        c.args(args)
-            .env("STRATA_HOME", self.home.path())
-            .env("STRATA_RPC", &self.rpc)
-            .env("STRATA_DB", &self.db);
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        common::ok(&self.run(args))
-    }
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.push("--json");
-        serde_json::from_str(&self.ok(&a)).unwrap()
-    }
-    /// `json`, or `Null` while the command fails (the database is down, say).
-    fn try_json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.push("--json");
-        let o = self.run(&a);
-        if !o.status.success() {
-            return Value::Null;
-        }
-        serde_json::from_slice(&o.stdout).unwrap_or(Value::Null)
-    }
-    fn spawn(&self, args: &[&str], log: &Path) -> Child {
-        self.cmd(args)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .env("STRATA_LOG", "info")
-            .spawn()
-            .unwrap()
-    }
-    fn wait(&self, what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-        let t = Instant::now();
-        while !f() {
-            assert!(
-                t.elapsed() < Duration::from_secs(secs),
-                "{what}: not within {secs} s; tasks: {}",
-                self.ok(&["cluster", "tasks"])
-            );
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-    /// The chain's view of m1000's sectors: (active, faulty).
-    fn sectors(&self) -> (u64, u64) {
-        let m = self.json(&["chain", "miner", "m1000"]);
-        (
-            m["sectors"]["active"].as_u64().unwrap(),
-            m["sectors"]["faulty"].as_u64().unwrap(),
-        )
-    }
-    /// Fault fees charged to m1000 so far.
-    fn fault_fees(&self) -> usize {
-        self.json(&["chain", "events", "--who", "m1000"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["why"].as_str().unwrap_or("").contains("fault"))
-            .count()
-    }
-    fn tasks(&self) -> Vec<Value> {
-        self.json(&["cluster", "tasks", "--limit", "1000"])
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A daemon's `GET /metrics`, over a bare HTTP/1.0 request ("" if it does not answer).
-fn scrape(listen: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(listen) else {
-        return String::new();
-    };
-    let _ = write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
+        .clone()
 }
 
 fn leads(listen: &str) -> bool {
@@ -135,10 +64,11 @@ fn leads(listen: &str) -> bool {
 fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restart() {
     let pg = PgServer::start().expect("PostgreSQL server binaries (apt-get install postgresql)");
     let (chain_port, a_port, b_port) = (port(), port(), port());
+    let db = pg.url("postgres");
     let env = Env {
         home: tempfile::tempdir().unwrap(),
         rpc: format!("http://127.0.0.1:{chain_port}"),
-        db: pg.url("postgres"),
+        vars: vec![("STRATA_DB".into(), db.clone())],
     };
     let h = env.home.path().to_path_buf();
     let _chain = Kill(env.spawn(
@@ -174,8 +104,18 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
         "--min-start-delay",
         "40",
         "--db",
-        &env.db,
+        &db,
     ]);
+    // A lone devnet miner wins every epoch: answering one WinningPoSt in ten epochs leaves the
+    // two cores to the workers' seal proofs and the WindowPoSts this test is about.
+    let config = h.join("miner").join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("winning_min_interval = 0"), "{text}");
+    std::fs::write(
+        &config,
+        text.replace("winning_min_interval = 0", "winning_min_interval = 10"),
+    )
+    .unwrap();
     // The daemon seals nothing itself: every task goes to the workers.
     let daemon_a = Kill(env.spawn(
         &["miner", "run", "--tasks", "none", "--name", "daemon-a"],
@@ -206,8 +146,7 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
         .collect();
     env.wait("endpoint up and four machines registered", 60, || {
         std::net::TcpStream::connect(&a).is_ok()
-            && env
-                .try_json(&["cluster", "machines"])
+            && try_json(&env, &["cluster", "machines"])
                 .as_array()
                 .map(|m| m.len())
                 == Some(4)
@@ -236,6 +175,10 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
         "m1000",
         "--price-per-epoch",
         "1000000atto",
+        // Far enough ahead that the worker killed below (its task released 30 s later) cannot
+        // make the provider miss the start: a client sealing with a cluster leaves that margin.
+        "--start-in",
+        "300",
         "--from",
         "client",
         file.to_str().unwrap(),
@@ -254,7 +197,7 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     // A worker holding a task is killed with SIGKILL; another one finishes the task.
     let mut victim = None;
     env.wait("a worker running a task", 300, || {
-        victim = env.tasks().into_iter().find(|t| {
+        victim = tasks(&env).into_iter().find(|t| {
             t["state"] == "running" && t["machine"].as_i64().is_some_and(|m| m != daemon_id)
         });
         victim.is_some()
@@ -267,17 +210,17 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     let w = (1..=3).find(|i| id_of(&format!("w{i}")) == holder).unwrap();
     drop(workers[w - 1].take());
     env.wait("the killed worker's task finished elsewhere", 400, || {
-        env.tasks().iter().any(|t| {
+        tasks(&env).iter().any(|t| {
             t["id"] == task_id
                 && t["state"] == "done"
                 && t["machine"].as_i64() != Some(holder)
                 && t["attempts"].as_u64() >= Some(2)
         })
     });
-    env.wait("six sectors active", 600, || env.sectors().0 == 6);
+    env.wait("six sectors active", 900, || sectors(&env).0 == 6);
     // Nothing lost, nothing sealed twice: one finished seal per sector, no failed one, and
     // every sector's files on a worker.
-    let tasks = env.tasks();
+    let tasks = tasks(&env);
     for n in 1..=6u64 {
         let seals: Vec<&Value> = tasks
             .iter()
@@ -316,7 +259,7 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     let windows_before = env.json(&["audit", "miner", "m1000"])["window"]
         .as_u64()
         .unwrap();
-    let fees_before = env.fault_fees();
+    let fees_before = fault_fees(&env);
     drop(daemon_a);
     env.wait("the standby leads", 20, || leads(&b));
     // A whole proving period (60 epochs of 1.5 s) and then some: every deadline comes round
@@ -324,13 +267,13 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     let until = Instant::now() + Duration::from_secs(100);
     while Instant::now() < until {
         assert_eq!(
-            env.sectors(),
+            sectors(&env),
             (6, 0),
             "a sector went faulty after the handover"
         );
         std::thread::sleep(Duration::from_secs(2));
     }
-    assert_eq!(env.fault_fees(), fees_before, "a deadline was missed");
+    assert_eq!(fault_fees(&env), fees_before, "a deadline was missed");
     let windows_after = env.json(&["audit", "miner", "m1000"])["window"]
         .as_u64()
         .unwrap();
@@ -343,12 +286,16 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     pg.stop().unwrap();
     let down = Instant::now();
     while down.elapsed() < Duration::from_secs(10) {
-        assert_eq!(env.sectors(), (6, 0), "a sector went faulty with the database down");
+        assert_eq!(
+            sectors(&env),
+            (6, 0),
+            "a sector went faulty with the database down"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     pg.start_again().unwrap();
     env.wait("every live machine heartbeating again", 60, || {
-        let m = env.try_json(&["cluster", "machines"]);
+        let m = try_json(&env, &["cluster", "machines"]);
         m.as_array().is_some_and(|ms| {
             ms.iter()
                 .filter(|m| m["name"] != "daemon-a" && m["name"] != format!("w{w}"))
@@ -374,11 +321,14 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     // missed across the outage (no sector faulty at any sample).
     env.ok(&["miner", "pledge"]);
     env.wait("a seventh sector active", 400, || {
-        let (active, faulty) = env.sectors();
-        assert_eq!(faulty, 0, "a sector went faulty across the database restart");
+        let (active, faulty) = sectors(&env);
+        assert_eq!(
+            faulty, 0,
+            "a sector went faulty across the database restart"
+        );
         active == 7
     });
-    assert_eq!(env.fault_fees(), fees_before, "a deadline was missed");
+    assert_eq!(fault_fees(&env), fees_before, "a deadline was missed");
     let metrics = scrape(&b);
     assert!(
         metrics.contains("strata_tasks{kind=\"seal\",state=\"done\"} 7"),

@@ -4,80 +4,8 @@
 //! the client's and miner's views, and an audit of every posted proof.
 
 mod common;
-use serde_json::Value;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-fn port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Env {
-    home: tempfile::TempDir,
-    rpc: String,
-}
-
-impl Env {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
-        c.args(args)
-            .env("STRATA_HOME", self.home.path())
-            .env("STRATA_RPC", &self.rpc);
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().unwrap()
-    }
-    fn ok(&self, args: &[&str]) -> String {
-        common::ok(&self.run(args))
-    }
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = args.to_vec();
-        a.push("--json");
-        serde_json::from_str(&self.ok(&a)).unwrap()
-    }
-    fn spawn(&self, args: &[&str], log: &Path) -> Child {
-        self.cmd(args)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(log).unwrap())
-            .env("STRATA_LOG", "info")
-            .spawn()
-            .unwrap()
-    }
-    fn wait(&self, what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-        let t = Instant::now();
-        while !f() {
-            assert!(
-                t.elapsed() < Duration::from_secs(secs),
-                "{what}: not within {secs} s"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The daemon's `GET /metrics`, over a bare HTTP/1.0 request.
-fn scrape(listen: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(listen).unwrap();
-    write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
+use common::{port, scrape, Env, Kill};
+use std::time::Duration;
 
 fn step(env: &Env, n: u64) -> String {
     env.json(&["miner", "sectors", "list"])
@@ -93,6 +21,7 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
     let env = Env {
         home: tempfile::tempdir().unwrap(),
         rpc: format!("http://127.0.0.1:{chain_port}"),
+        vars: vec![],
     };
     let h = env.home.path().to_path_buf();
     let _chain = Kill(env.spawn(

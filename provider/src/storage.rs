@@ -64,6 +64,22 @@ pub struct VanillaRequest {
     pub kind: VanillaKind,
 }
 
+impl Served {
+    /// Sector `n`'s directory, if its recorded location is this machine (a sector is served only
+    /// from where the database says it is).
+    fn sector_here(&self, n: u64) -> Result<PathBuf, String> {
+        let (machine, path) = self
+            .db
+            .sector_location(n)
+            .map_err(|e| e.to_string())?
+            .ok_or(format!("sector {n} has no recorded location"))?;
+        if machine != self.machine {
+            return Err(format!("sector {n} is on machine {machine}, not here"));
+        }
+        Ok(PathBuf::from(path))
+    }
+}
+
 /// The storage routes.
 pub fn router(s: Served) -> Router {
     Router::new()
@@ -122,18 +138,7 @@ async fn vanilla(
     }
     let s2 = s.clone();
     let r = tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let (machine, path) = s2
-            .db
-            .sector_location(req.sector)
-            .map_err(|e| e.to_string())?
-            .ok_or(format!("sector {} has no recorded location", req.sector))?;
-        if machine != s2.machine {
-            return Err(format!(
-                "sector {} is on machine {machine}, not here",
-                req.sector
-            ));
-        }
-        let dir = Path::new(&path);
+        let dir = &s2.sector_here(req.sector)?;
         Ok(match req.kind {
             VanillaKind::Window => {
                 strata_prover::remote::vanilla_window_sector(req.sector, dir, &req.randomness)
@@ -167,15 +172,7 @@ async fn unsealed(
             .map_err(|e| e.to_string())?
             .and_then(|d| d.sector)
             .ok_or(format!("deal {deal} is in no sector"))?;
-        let (machine, path) = s2
-            .db
-            .sector_location(n)
-            .map_err(|e| e.to_string())?
-            .ok_or(format!("sector {n} has no recorded location"))?;
-        if machine != s2.machine {
-            return Err(format!("sector {n} is on machine {machine}, not here"));
-        }
-        let dir = PathBuf::from(path);
+        let dir = s2.sector_here(n)?;
         let out = dir.with_file_name(format!(".unsealed-{deal}.{}.tmp", std::process::id()));
         unseal_deal(&s2.db, deal, n, &dir, &s2.parent_cache, &out)?;
         // Open, then unlink: the stream reads the open file, nothing is left behind.

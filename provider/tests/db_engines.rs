@@ -161,11 +161,19 @@ fn tasks_are_idempotent_claimed_once_and_answered_only_by_their_claimer() {
         assert!(db.claim_task(a, &[kind::SEAL], 60_000).unwrap().is_some());
 
         // Seals go before older seal proofs (a ticket ages in the queue, a seal proof has weeks).
-        let proof = db.ensure_task(kind::SEAL_PROOF, 4, "s", "{}", None).unwrap();
+        let proof = db
+            .ensure_task(kind::SEAL_PROOF, 4, "s", "{}", None)
+            .unwrap();
         let seal = db.ensure_task(kind::SEAL, 5, "t", "{}", None).unwrap();
         let both = [kind::SEAL, kind::SEAL_PROOF];
-        assert_eq!(db.claim_task(b, &both, 60_000).unwrap().unwrap().id, seal.id);
-        assert_eq!(db.claim_task(b, &both, 60_000).unwrap().unwrap().id, proof.id);
+        assert_eq!(
+            db.claim_task(b, &both, 60_000).unwrap().unwrap().id,
+            seal.id
+        );
+        assert_eq!(
+            db.claim_task(b, &both, 60_000).unwrap().unwrap().id,
+            proof.id
+        );
         // Only a task nobody claimed can be withdrawn.
         assert!(!db.withdraw_task(seal.id).unwrap(), "{engine}");
         let fresh = db.ensure_task(kind::SEAL, 6, "t", "{}", None).unwrap();

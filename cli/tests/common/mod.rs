@@ -66,3 +66,97 @@ impl Drop for CpuHog {
         }
     }
 }
+
+/// A free TCP port on loopback.
+#[allow(dead_code)]
+pub fn port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A `strata` environment: a home, a chain RPC URL, and any other variables its commands get.
+#[allow(dead_code)]
+pub struct Env {
+    /// `$STRATA_HOME`.
+    pub home: tempfile::TempDir,
+    /// `$STRATA_RPC`.
+    pub rpc: String,
+    /// More variables (`STRATA_DB`, …).
+    pub vars: Vec<(String, String)>,
+}
+
+#[allow(dead_code)]
+impl Env {
+    /// `strata ARGS` in this environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_strata"));
+        c.args(args)
+            .env("STRATA_HOME", self.home.path())
+            .env("STRATA_RPC", &self.rpc);
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+    /// Runs it.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    /// Runs it, asserting success; stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        ok(&self.run(args))
+    }
+    /// Runs it with `--json`, asserting success; the parsed output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.push("--json");
+        serde_json::from_str(&self.ok(&a)).unwrap()
+    }
+    /// Starts it in the background, its log (at `info`) in `log`.
+    pub fn spawn(&self, args: &[&str], log: &Path) -> std::process::Child {
+        self.cmd(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap())
+            .env("STRATA_LOG", "info")
+            .spawn()
+            .unwrap()
+    }
+    /// Polls `f` until it holds, failing after `secs` seconds.
+    pub fn wait(&self, what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+        let t = std::time::Instant::now();
+        while !f() {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(secs),
+                "{what}: not within {secs} s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+/// A child process killed (SIGKILL) and reaped when dropped.
+#[allow(dead_code)]
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A daemon's `GET /metrics`, over a bare HTTP/1.0 request ("" if nothing answers).
+#[allow(dead_code)]
+pub fn scrape(listen: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(listen) else {
+        return String::new();
+    };
+    let _ = write!(s, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
