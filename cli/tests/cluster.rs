@@ -256,6 +256,23 @@ fn workers_seal_through_a_killed_worker_a_standby_takeover_and_a_database_restar
     ));
     env.wait("standby up", 60, || scrape(&b).contains("strata_leader 0"));
     assert!(leads(&a));
+    // It signs nothing: a deal sent to it is refused before any data is read.
+    let refused = {
+        use std::io::{Read, Write};
+        let mut c = std::net::TcpStream::connect(&b).unwrap();
+        write!(
+            c,
+            "POST /deals HTTP/1.0\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(
+        refused.lines().next().is_some_and(|l| l.contains(" 503 ")) && refused.contains("standby"),
+        "{refused}"
+    );
     let windows_before = env.json(&["audit", "miner", "m1000"])["window"]
         .as_u64()
         .unwrap();

@@ -47,11 +47,23 @@ fn reject(code: StatusCode, msg: impl Into<String>) -> Reject {
     (code, Json(json!({ "error": msg })))
 }
 
+/// A standby cannot publish deals (it does not sign): it refuses before reading any data.
+fn leading(p: &Provider) -> Result<(), Reject> {
+    if p.leader.is_leader() {
+        return Ok(());
+    }
+    Err(reject(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "this daemon is a standby: send deals to the leading daemon (the endpoint on chain)",
+    ))
+}
+
 async fn upload(
     State(p): State<Arc<Provider>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, Reject> {
+    leading(&p)?;
     let proposal: SignedProposal = headers
         .get(PROPOSAL_HEADER)
         .and_then(|h| h.to_str().ok())
@@ -205,6 +217,7 @@ async fn upload_permanent(
     AxPath(piece): AxPath<u64>,
     body: Body,
 ) -> Result<Json<Value>, Reject> {
+    leading(&p)?;
     let info = p
         .chain
         .permanent_piece(piece)
