@@ -24,28 +24,7 @@ fn deal_through_a_daemon_killed_mid_pipeline_then_retrieve_and_audit() {
         vars: vec![],
     };
     let h = env.home.path().to_path_buf();
-    let _chain = Kill(env.spawn(
-        &[
-            "devnet",
-            "run",
-            "--rpc",
-            &format!("127.0.0.1:{chain_port}"),
-            "--block-time-ms",
-            "1000",
-        ],
-        &h.join("chain.log"),
-    ));
-    env.wait("devnet up", 30, || {
-        env.run(&["chain", "head"]).status.success()
-    });
-    env.ok(&["wallet", "new", "owner"]);
-    env.ok(&["wallet", "new", "client"]);
-    env.ok(&[
-        "wallet", "send", "--from", "faucet", "owner", "500", "--wait",
-    ]);
-    env.ok(&[
-        "wallet", "send", "--from", "faucet", "client", "100", "--wait",
-    ]);
+    let _chain = env.devnet_with_owner_and_client(chain_port, 1000);
     let listen = format!("127.0.0.1:{miner_port}");
     let out = env.ok(&[
         "miner",

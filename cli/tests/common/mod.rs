@@ -160,3 +160,30 @@ pub fn scrape(listen: &str) -> String {
     let _ = s.read_to_string(&mut out);
     out
 }
+
+#[allow(dead_code)]
+impl Env {
+    /// Starts a devnet on `port` with `block_ms` epochs (its log in the home), waits for it, and
+    /// funds two new keys from the faucet: `owner` (500) and `client` (100).
+    pub fn devnet_with_owner_and_client(&self, port: u16, block_ms: u64) -> Kill {
+        let chain = Kill(self.spawn(
+            &[
+                "devnet",
+                "run",
+                "--rpc",
+                &format!("127.0.0.1:{port}"),
+                "--block-time-ms",
+                &block_ms.to_string(),
+            ],
+            &self.home.path().join("chain.log"),
+        ));
+        self.wait("devnet up", 30, || {
+            self.run(&["chain", "head"]).status.success()
+        });
+        for (who, amount) in [("owner", "500"), ("client", "100")] {
+            self.ok(&["wallet", "new", who]);
+            self.ok(&["wallet", "send", "--from", "faucet", who, amount, "--wait"]);
+        }
+        chain
+    }
+}
