@@ -41,6 +41,35 @@ pub struct SealArgs {
     files: Vec<PathBuf>,
 }
 
+/// Arguments of `strata seal-batch`.
+#[derive(Args)]
+pub struct SealBatchArgs {
+    /// Sector size of every sector: 2KiB, 8MiB, 512MiB, 32GiB or 64GiB.
+    #[arg(long, value_parser = parse_size)]
+    sector_size: SectorSize,
+    /// The miner's numeric id.
+    #[arg(long)]
+    prover_id: u64,
+    /// The sealing ticket (chain randomness) shared by the batch: 64 hex characters.
+    #[arg(long, value_parser = parse_hex32)]
+    ticket: [u8; 32],
+    /// The directory to create the sectors in: sector N goes to OUT/N (which must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// The first sector's number; the next files get N+1, N+2, …
+    #[arg(long, default_value_t = 0)]
+    first_sector: u64,
+    /// Directory of shared parent caches [default: $STRATA_PARENT_CACHE or ~/.cache/strata/parents].
+    #[arg(long)]
+    parent_cache: Option<PathBuf>,
+    /// Print one JSON line per sector (the fields of `strata seal --json`) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// One piece per sector, in sector order (each file fills one sector).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
 /// Arguments of `strata unseal`.
 #[derive(Args)]
 pub struct UnsealArgs {
@@ -160,6 +189,52 @@ pub fn seal(args: SealArgs) -> Result<()> {
     let meta = strata_sealer::seal(&config, sources, &args.out, &Bars::new(args.json))
         .context("sealing failed")?;
     print_meta(&args.out, &meta, args.json, start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `strata seal-batch`: one sector per file, labeled together.
+pub fn seal_batch(args: SealBatchArgs) -> Result<()> {
+    let proof_type = ProofType::for_size(args.sector_size)?;
+    let parent_cache_dir = args.parent_cache.unwrap_or_else(default_parent_cache);
+    let mut items = Vec::new();
+    for (i, path) in args.files.iter().enumerate() {
+        let f = File::open(path)
+            .with_context(|| format!("cannot open piece {i} ({})", path.display()))?;
+        let len = f.metadata()?.len();
+        ensure!(
+            len > 0,
+            "piece {i} ({}) is empty: a piece needs at least one byte",
+            path.display()
+        );
+        let number = args
+            .first_sector
+            .checked_add(i as u64)
+            .context("sector numbers overflow")?;
+        items.push(strata_sealer::BatchItem {
+            config: SealConfig {
+                proof_type,
+                prover_id: args.prover_id,
+                sector_number: number,
+                ticket: args.ticket,
+                parent_cache_dir: parent_cache_dir.clone(),
+            },
+            pieces: vec![PieceSource {
+                reader: Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+                len,
+            }],
+            out: args.out.join(number.to_string()),
+        });
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let outs: Vec<PathBuf> = items.iter().map(|i| i.out.clone()).collect();
+    let start = Instant::now();
+    let metas = strata_sealer::seal_batch(items, &Bars::new(args.json))
+        .context("sealing the batch failed")?;
+    let secs = start.elapsed().as_secs_f64();
+    for (dir, meta) in outs.iter().zip(&metas) {
+        print_meta(dir, meta, args.json, secs);
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
-use strata_params::groth16_files::{ParamsStore, ProofKind};
+use strata_params::groth16_files::{EntryStatus, ParamsStore, ProofKind};
 use strata_params::ProofType;
 use strata_primitives::sizes::SectorSize;
 use strata_prover::snark;
@@ -17,8 +17,22 @@ pub enum ParamsCommand {
     Generate(GenerateArgs),
     /// List parameter files with sizes, digests and constraint counts.
     List(CommonArgs),
-    /// Re-check every parameter file against the manifest's BLAKE3 digests.
+    /// Re-check every parameter file against the manifest's BLAKE3 digests, every key file
+    /// against its digest, and every entry's circuit against the circuit this build synthesises.
     Verify(CommonArgs),
+    /// Copy the verifying keys (a few KB each) with a manifest into another directory: all an
+    /// auditor needs for `strata verify --params DIR` / `strata audit`, without the parameters.
+    ExportKeys(ExportArgs),
+}
+
+/// Arguments of `strata params export-keys`.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The directory to write the keys and their manifest into.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 /// Which circuits.
@@ -58,9 +72,9 @@ pub struct GenerateArgs {
     common: CommonArgs,
 }
 
-/// CPU time parameter generation takes per constraint (BENCHMARKS: 1,139 CPU-s for the
-/// 1.89 M-constraint 8 MiB PoRep circuit), with a little margin.
-const GENERATION_CPU_MS_PER_CONSTRAINT: f64 = 0.68;
+/// CPU time parameter generation takes per constraint (BENCHMARKS: `strata_params::generator`
+/// measured 0.045–0.074 ms on a busy 2-core machine), with a margin for synthesis.
+const GENERATION_CPU_MS_PER_CONSTRAINT: f64 = 0.08;
 
 /// The expected wall time to generate parameters for `constraints` on this machine's cores.
 pub fn expected_generation(constraints: usize) -> std::time::Duration {
@@ -163,6 +177,11 @@ pub fn run(cmd: ParamsCommand) -> Result<()> {
                 }
                 let loaded = snark::load_or_generate_kind(&s, kind, &pt)
                     .with_context(|| format!("{} parameters", kind.as_str()))?;
+                for name in s.add_missing_vk_files()? {
+                    if !a.common.json {
+                        println!("wrote the missing verifying-key file {name}");
+                    }
+                }
                 let e = loaded.entry;
                 if a.common.json {
                     println!(
@@ -204,17 +223,54 @@ pub fn run(cmd: ParamsCommand) -> Result<()> {
         ParamsCommand::Verify(c) => {
             let s = store(&c.dir);
             let mut bad = 0;
+            let mut rows = Vec::new();
             for (e, r) in s.verify_all()? {
-                match r {
-                    Ok(()) => println!("{}: ok", e.file),
-                    Err(err) => {
-                        bad += 1;
-                        println!("{}: {err}", e.file);
+                let r = r.map_err(anyhow::Error::from).and_then(|status| {
+                    let pt = ProofType::for_size(SectorSize(e.sector_size))?;
+                    let id = snark::synthesized_circuit_id(e.kind, &pt)?;
+                    if id.digest != e.circuit_digest {
+                        bail!(
+                            "made for another circuit ({}); this build's {} circuit is {}: regenerate",
+                            e.circuit_digest,
+                            e.kind.as_str(),
+                            id.digest
+                        );
                     }
+                    Ok(status)
+                });
+                let (ok, what) = match &r {
+                    Ok(EntryStatus::Complete) => (true, "ok".to_string()),
+                    Ok(EntryStatus::KeyOnly) => (true, "ok (verifying key only)".to_string()),
+                    Err(err) => (false, format!("{err:#}")),
+                };
+                bad += usize::from(!ok);
+                if c.json {
+                    rows.push(json!({"file": e.file, "vk_file": e.vk_file, "kind": e.kind.as_str(), "sector_size": e.sector_size, "ok": ok, "status": what}));
+                } else {
+                    println!("{}: {what}", e.file);
                 }
+            }
+            if c.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
             }
             if bad > 0 {
                 bail!("{bad} parameter file(s) failed verification");
+            }
+        }
+        ParamsCommand::ExportKeys(a) => {
+            let s = store(&a.common.dir);
+            let m = s.export_keys(&a.out)?;
+            if a.common.json {
+                println!("{}", serde_json::to_string_pretty(&m)?);
+            } else {
+                for e in &m.entries {
+                    println!(
+                        "{}",
+                        a.out
+                            .join(e.vk_file.as_deref().unwrap_or_default())
+                            .display()
+                    );
+                }
             }
         }
     }

@@ -103,6 +103,32 @@ fn window_post_proof_files_verify_and_tampering_is_reported() {
         &cache,
     ));
     assert_eq!(v.matches(": valid").count(), 2, "{v}");
+    // An auditor's directory holds the verifying keys only (a few KB each), and suffices.
+    let keys = tmp.path().join("keys");
+    ok(&strata(
+        &["params", "export-keys", "--out", keys.to_str().unwrap()],
+        &cache,
+    ));
+    assert!(fs::read_dir(&keys).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".params")));
+    let auditor = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+            .args(args)
+            .env("STRATA_PARAMS", &keys)
+            .output()
+            .unwrap()
+    };
+    let v = ok(&auditor(&[
+        "verify",
+        win.to_str().unwrap(),
+        proof.to_str().unwrap(),
+    ]));
+    assert_eq!(v.matches(": valid").count(), 2, "{v}");
+    let checked = ok(&auditor(&["params", "verify"]));
+    assert!(checked.contains("verifying key only"), "{checked}");
     let mut w: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&win).unwrap()).unwrap();
     w["public"]["randomness"] =

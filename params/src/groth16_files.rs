@@ -60,6 +60,11 @@ pub struct ParamsEntry {
     pub vk_digest: String,
     /// File size in bytes.
     pub bytes: u64,
+    /// The verifying key alone, in a file beside the parameters (its BLAKE3 is `vk_digest`):
+    /// what `strata verify` reads, and all an auditor needs. Absent in manifests written before
+    /// key files existed; the key is then read from the parameter file's prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vk_file: Option<String>,
 }
 
 /// `manifest.json`.
@@ -132,8 +137,17 @@ pub enum ParamsError {
     },
 }
 
-/// One entry and the result of checking its file.
-pub type EntryCheck = (ParamsEntry, Result<(), ParamsError>);
+/// What a checked entry holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryStatus {
+    /// The parameter file (digest and parse checked) and its key, which agree.
+    Complete,
+    /// Only the verifying key (digest checked): enough to verify, not to prove.
+    KeyOnly,
+}
+
+/// One entry and the result of checking its files.
+pub type EntryCheck = (ParamsEntry, Result<EntryStatus, ParamsError>);
 
 /// A directory of parameter files.
 #[derive(Clone, Debug)]
@@ -218,6 +232,11 @@ impl ParamsStore {
                 source,
             }),
         }
+    }
+
+    /// The verifying-key file name for a circuit: the parameter file's name with `.vk`.
+    pub fn vk_file_name(id: &CircuitId) -> String {
+        Self::file_name(id).replace(".params", ".vk")
     }
 
     /// Loads the parameters of `id`, checking the file's digest first.
@@ -338,25 +357,26 @@ impl ParamsStore {
             blake3: blake3::hash(&bytes).to_hex().to_string(),
             vk_digest: blake3::hash(&vk).to_hex().to_string(),
             bytes: bytes.len() as u64,
+            vk_file: Some(Self::vk_file_name(id)),
         };
         write_atomic(&self.dir.join(&entry.file), &bytes)?;
+        write_atomic(&self.dir.join(Self::vk_file_name(id)), &vk)?;
         let mut manifest = self.manifest()?;
         manifest.version = PARAMS_VERSION;
         manifest.entries.retain(|e| e.file != entry.file);
         manifest.entries.push(entry.clone());
-        write_atomic(
-            &self.manifest_path(),
-            serde_json::to_string_pretty(&manifest)
-                .expect("manifest serialises")
-                .as_bytes(),
-        )?;
+        self.write_manifest(&manifest)?;
         drop(lock);
         Ok(LoadedParams { params, entry })
     }
 
-    /// The verifying key with BLAKE3 digest `vk_digest` from the entry for (`kind`, `sector_size`),
-    /// after checking the file; the key is read from the file's prefix, not the whole file, and its
-    /// digest recomputed: a key whose digest is not the manifest's is [`ParamsError::VkDigest`].
+    /// The verifying key with BLAKE3 digest `vk_digest` from the entry for (`kind`, `sector_size`).
+    ///
+    /// Reads the entry's key file (a few KB) when it has one, else only the parameter file's
+    /// prefix: never the whole parameter file, whose size is no business of a verifier. Either
+    /// way the key's digest is recomputed from the bytes read, so a key that is not the one the
+    /// manifest (and the proof file) names is [`ParamsError::VkDigest`], and trailing or missing
+    /// bytes in a key file are [`ParamsError::Corrupt`].
     pub fn load_vk(
         &self,
         kind: ProofKind,
@@ -374,41 +394,154 @@ impl ParamsStore {
                 digest: format!("verifying key {vk_digest}"),
                 dir: self.dir.clone(),
             })?;
-        let map = self.check_file(&entry)?;
-        let path = self.dir.join(&entry.file);
-        let vk = VerifyingKey::<Bls12>::read(&map[..]).map_err(|e| ParamsError::Corrupt {
-            path: path.clone(),
-            reason: format!("verifying key does not parse: {e}"),
-        })?;
+        let vk = self.read_vk(&entry)?;
+        Ok((vk, entry))
+    }
+
+    /// Reads and checks the verifying key of `entry` (see [`ParamsStore::load_vk`]).
+    pub fn read_vk(&self, entry: &ParamsEntry) -> Result<VerifyingKey<Bls12>, ParamsError> {
+        let (path, vk) = match &entry.vk_file {
+            Some(name) => {
+                let path = self.dir.join(name);
+                let bytes = fs::read(&path).map_err(|source| ParamsError::Io {
+                    what: "reading",
+                    path: path.clone(),
+                    source,
+                })?;
+                let mut rest = &bytes[..];
+                let vk =
+                    VerifyingKey::<Bls12>::read(&mut rest).map_err(|e| ParamsError::Corrupt {
+                        path: path.clone(),
+                        reason: format!("verifying key does not parse: {e}"),
+                    })?;
+                if !rest.is_empty() {
+                    return Err(ParamsError::Corrupt {
+                        path,
+                        reason: format!("{} bytes after the verifying key", rest.len()),
+                    });
+                }
+                (path, vk)
+            }
+            None => {
+                let path = self.dir.join(&entry.file);
+                let file = File::open(&path).map_err(|source| ParamsError::Io {
+                    what: "opening",
+                    path: path.clone(),
+                    source,
+                })?;
+                // SAFETY: parameter files are written once (temp + rename), never modified.
+                let map = unsafe { Mmap::map(&file) }.map_err(|source| ParamsError::Io {
+                    what: "mapping",
+                    path: path.clone(),
+                    source,
+                })?;
+                let vk =
+                    VerifyingKey::<Bls12>::read(&map[..]).map_err(|e| ParamsError::Corrupt {
+                        path: path.clone(),
+                        reason: format!("verifying key does not parse: {e}"),
+                    })?;
+                (path, vk)
+            }
+        };
         let actual = self::vk_digest(&vk);
         if actual != entry.vk_digest {
             return Err(ParamsError::VkDigest {
                 path,
-                recorded: entry.vk_digest,
+                recorded: entry.vk_digest.clone(),
                 actual,
             });
         }
-        Ok((vk, entry))
+        Ok(vk)
     }
 
-    /// Checks every file in the manifest; one result per entry.
+    /// Checks every entry in the manifest; one result per entry. A parameter file must match its
+    /// BLAKE3 digest and parse, and its key must be the entry's key file's; an entry whose
+    /// parameter file is absent but whose key file checks is [`EntryStatus::KeyOnly`].
     pub fn verify_all(&self) -> Result<Vec<EntryCheck>, ParamsError> {
         Ok(self
             .manifest()?
             .entries
             .into_iter()
             .map(|e| {
-                let r = self.check_file(&e).and_then(|map| {
-                    Parameters::<Bls12>::read(&map[..], false)
-                        .map(|_| ())
-                        .map_err(|err| ParamsError::Corrupt {
-                            path: self.dir.join(&e.file),
-                            reason: format!("does not parse: {err}"),
-                        })
-                });
+                let r = self.check_entry(&e);
                 (e, r)
             })
             .collect())
+    }
+
+    fn check_entry(&self, e: &ParamsEntry) -> Result<EntryStatus, ParamsError> {
+        let path = self.dir.join(&e.file);
+        if e.vk_file.is_some() && !path.exists() {
+            self.read_vk(e)?;
+            return Ok(EntryStatus::KeyOnly);
+        }
+        let map = self.check_file(e)?;
+        let params =
+            Parameters::<Bls12>::read(&map[..], false).map_err(|err| ParamsError::Corrupt {
+                path: path.clone(),
+                reason: format!("does not parse: {err}"),
+            })?;
+        if e.vk_file.is_some() && self.read_vk(e)? != params.vk {
+            return Err(ParamsError::Corrupt {
+                path,
+                reason: "its verifying key differs from the key file's".into(),
+            });
+        }
+        Ok(EntryStatus::Complete)
+    }
+
+    /// Writes the key file of every entry that lacks one (manifests from before key files),
+    /// reading each key from its parameter file's prefix and checking its digest. Returns the
+    /// names of the files written.
+    pub fn add_missing_vk_files(&self) -> Result<Vec<String>, ParamsError> {
+        let mut manifest = self.manifest()?;
+        let mut written = Vec::new();
+        for e in manifest.entries.iter_mut().filter(|e| e.vk_file.is_none()) {
+            let vk = self.read_vk(e)?;
+            let name = e.file.replace(".params", ".vk");
+            let mut bytes = Vec::new();
+            vk.write(&mut bytes).expect("writing to memory");
+            write_atomic(&self.dir.join(&name), &bytes)?;
+            e.vk_file = Some(name.clone());
+            written.push(name);
+        }
+        if !written.is_empty() {
+            self.write_manifest(&manifest)?;
+        }
+        Ok(written)
+    }
+
+    /// Copies every entry's verifying key (checked) into `out` with a manifest of its own: a
+    /// directory an auditor can verify proof files against without any parameter file.
+    pub fn export_keys(&self, out: &Path) -> Result<Manifest, ParamsError> {
+        fs::create_dir_all(out).map_err(|source| ParamsError::Io {
+            what: "creating",
+            path: out.to_path_buf(),
+            source,
+        })?;
+        let mut manifest = self.manifest()?;
+        for e in manifest.entries.iter_mut() {
+            let vk = self.read_vk(e)?;
+            let name = e
+                .vk_file
+                .clone()
+                .unwrap_or_else(|| e.file.replace(".params", ".vk"));
+            let mut bytes = Vec::new();
+            vk.write(&mut bytes).expect("writing to memory");
+            write_atomic(&out.join(&name), &bytes)?;
+            e.vk_file = Some(name);
+        }
+        ParamsStore::new(out).write_manifest(&manifest)?;
+        Ok(manifest)
+    }
+
+    fn write_manifest(&self, manifest: &Manifest) -> Result<(), ParamsError> {
+        write_atomic(
+            &self.manifest_path(),
+            serde_json::to_string_pretty(manifest)
+                .expect("manifest serialises")
+                .as_bytes(),
+        )
     }
 }
 
@@ -420,7 +553,9 @@ pub fn vk_digest(vk: &VerifyingKey<Bls12>) -> String {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ParamsError> {
-    let tmp = path.with_extension("tmp");
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
     let io = |what, p: &Path| {
         let p = p.to_path_buf();
         move |source| ParamsError::Io {

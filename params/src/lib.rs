@@ -2,6 +2,7 @@
 //! layer count, challenge counts, partitions and tree shapes; and the Groth16 parameter files
 //! ([`groth16_files`]): naming, manifest, digest checks, loading, generation under a lock.
 
+pub mod generator;
 pub mod groth16_files;
 
 use serde::{Deserialize, Serialize};

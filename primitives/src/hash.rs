@@ -51,15 +51,26 @@ pub fn hash_d_pairs_reference(children: &[Node], out: &mut [Node]) {
     }
 }
 
-mod lanes {
+/// BLAKE3's compression function on L independent lanes (one message per SIMD lane), written as
+/// plain lane loops that the compiler vectorises for the caller's enabled target features: call
+/// it from a `#[target_feature]` function (as [`hash_d_pairs`] and the sealer's batch labeling do)
+/// for 16 lanes on AVX-512, 8 on AVX2. Every lane shares the counter, block length and flags.
+pub mod lanes {
     use super::*;
 
-    const IV: [u32; 8] = [
+    /// BLAKE3's IV (the SHA-256 IV), also the key of unkeyed hashing.
+    pub const IV: [u32; 8] = [
         0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB,
         0x5BE0CD19,
     ];
-    /// CHUNK_START | CHUNK_END | ROOT.
-    const FLAGS: u32 = 1 | 2 | 8;
+    /// Flag of a chunk's first block.
+    pub const CHUNK_START: u32 = 1;
+    /// Flag of a chunk's last block.
+    pub const CHUNK_END: u32 = 2;
+    /// Flag of a parent (merge) compression.
+    pub const PARENT: u32 = 4;
+    /// Flag of the root compression.
+    pub const ROOT: u32 = 8;
     const PERMUTATION: [usize; 16] = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
 
     /// Message word order for each of the 7 rounds.
@@ -105,31 +116,26 @@ mod lanes {
         }
     }
 
-    /// L independent single-block BLAKE3 hashes of 64-byte messages, truncated to 254 bits.
+    /// One compression per lane: chaining value `cv`, message block `m` (word-major: `m[w][l]` is
+    /// word w of lane l's block), and the block's counter, length and flags. Returns the new
+    /// chaining value (for a root compression: the first 32 bytes of the hash, as LE words).
     #[inline(always)]
-    fn compress_lanes<const L: usize>(children: &[Node], out: &mut [Node]) {
-        debug_assert_eq!(children.len(), 2 * L);
-        debug_assert_eq!(out.len(), L);
-        let mut m = [[0u32; L]; 16];
-        for l in 0..L {
-            let block = &children[2 * l..2 * l + 2];
-            for w in 0..16 {
-                let node = &block[w / 8];
-                let o = (w % 8) * 4;
-                m[w][l] = u32::from_le_bytes([node[o], node[o + 1], node[o + 2], node[o + 3]]);
-            }
-        }
+    pub fn compress<const L: usize>(
+        cv: &[[u32; L]; 8],
+        m: &[[u32; L]; 16],
+        counter: u64,
+        block_len: u32,
+        flags: u32,
+    ) -> [[u32; L]; 8] {
         let mut v = [[0u32; L]; 16];
-        for i in 0..8 {
-            v[i] = [IV[i]; L];
-        }
+        v[..8].copy_from_slice(cv);
         for i in 0..4 {
             v[8 + i] = [IV[i]; L];
         }
-        v[12] = [0; L];
-        v[13] = [0; L];
-        v[14] = [64; L];
-        v[15] = [FLAGS; L];
+        v[12] = [counter as u32; L];
+        v[13] = [(counter >> 32) as u32; L];
+        v[14] = [block_len; L];
+        v[15] = [flags; L];
         for s in &SCHEDULE {
             g(&mut v, 0, 4, 8, 12, &m[s[0]], &m[s[1]]);
             g(&mut v, 1, 5, 9, 13, &m[s[2]], &m[s[3]]);
@@ -140,21 +146,67 @@ mod lanes {
             g(&mut v, 2, 7, 8, 13, &m[s[12]], &m[s[13]]);
             g(&mut v, 3, 4, 9, 14, &m[s[14]], &m[s[15]]);
         }
+        let mut out = [[0u32; L]; 8];
+        for i in 0..8 {
+            for l in 0..L {
+                out[i][l] = v[i][l] ^ v[i + 8][l];
+            }
+        }
+        out
+    }
+
+    /// The IV in every lane: the chaining value a chunk (or a parent node) starts from.
+    #[inline(always)]
+    pub fn iv<const L: usize>() -> [[u32; L]; 8] {
+        IV.map(|w| [w; L])
+    }
+
+    /// The 8 little-endian words of a node.
+    #[inline(always)]
+    pub fn node_words(node: &Node) -> [u32; 8] {
+        std::array::from_fn(|w| {
+            u32::from_le_bytes([
+                node[4 * w],
+                node[4 * w + 1],
+                node[4 * w + 2],
+                node[4 * w + 3],
+            ])
+        })
+    }
+
+    /// L independent single-block BLAKE3 hashes of 64-byte messages, truncated to 254 bits.
+    #[inline(always)]
+    fn hash_pairs_lanes<const L: usize>(children: &[Node], out: &mut [Node]) {
+        debug_assert_eq!(children.len(), 2 * L);
+        debug_assert_eq!(out.len(), L);
+        let mut m = [[0u32; L]; 16];
+        for l in 0..L {
+            let (a, b) = (
+                node_words(&children[2 * l]),
+                node_words(&children[2 * l + 1]),
+            );
+            for w in 0..8 {
+                m[w][l] = a[w];
+                m[8 + w][l] = b[w];
+            }
+        }
+        let h = compress(&iv::<L>(), &m, 0, 64, CHUNK_START | CHUNK_END | ROOT);
         for (l, o) in out.iter_mut().enumerate() {
             for i in 0..8 {
-                o[4 * i..4 * i + 4].copy_from_slice(&(v[i][l] ^ v[i + 8][l]).to_le_bytes());
+                o[4 * i..4 * i + 4].copy_from_slice(&h[i][l].to_le_bytes());
             }
             o[NODE_SIZE - 1] &= 0x3f;
         }
     }
 
+    #[inline(always)]
     fn run<const L: usize>(children: &[Node], out: &mut [Node]) {
         let full = out.len() / L * L;
         for (o, c) in out[..full]
             .chunks_exact_mut(L)
             .zip(children.chunks_exact(2 * L))
         {
-            compress_lanes::<L>(c, o);
+            hash_pairs_lanes::<L>(c, o);
         }
         super::hash_d_pairs_reference(&children[2 * full..], &mut out[full..]);
     }
@@ -171,19 +223,30 @@ mod lanes {
         run::<8>(children, out)
     }
 
-    /// Dispatches on the CPU's features once per call.
-    pub fn hash_pairs(children: &[Node], out: &mut [Node]) {
+    /// The lane count this CPU runs fastest: 16 with AVX-512, 8 with AVX2, else 4.
+    pub fn native_lanes() -> usize {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512vl")
             {
-                // SAFETY: the features were detected at run time.
-                return unsafe { run_avx512(children, out) };
+                return 16;
             }
             if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: as above.
-                return unsafe { run_avx2(children, out) };
+                return 8;
             }
+        }
+        4
+    }
+
+    /// Dispatches on the CPU's features once per call.
+    pub(super) fn hash_pairs(children: &[Node], out: &mut [Node]) {
+        #[cfg(target_arch = "x86_64")]
+        match native_lanes() {
+            // SAFETY: native_lanes detected the features at run time.
+            16 => return unsafe { run_avx512(children, out) },
+            // SAFETY: as above.
+            8 => return unsafe { run_avx2(children, out) },
+            _ => {}
         }
         run::<4>(children, out)
     }

@@ -55,6 +55,9 @@ pub enum SealError {
     /// No pieces given.
     #[error("no pieces to seal")]
     NoPieces,
+    /// The sectors given to one batch cannot be sealed together.
+    #[error("cannot seal these sectors as one batch: {0}")]
+    Batch(String),
     /// The output directory already exists.
     #[error(
         "output directory {0} already exists; choose a new one (Strata never overwrites a sector)"

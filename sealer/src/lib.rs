@@ -15,6 +15,10 @@
 //!   ([`labeling`] and `labeling_split`), cutting 4 of 21 compressions from the critical path. The
 //!   single-thread loop remains (used on one core or with `STRATA_LABEL_THREADS=1`) and the tests
 //!   check the two agree node for node.
+//! - **Batch sealing** ([`batch`], DESIGN §10): B sectors labeled in one pass over an interleaved
+//!   scratch layer (node v of every sector adjacent), one parent-cache row per node for all of
+//!   them, and the B BLAKE3 label hashes in SIMD lanes; each sector's files are then written
+//!   exactly as sealing it alone writes them (tested bit for bit).
 //! - **Tree files hold only the levels above the leaves.** tree_d's leaves are the `unsealed`
 //!   file, tree_r_last's the `sealed` file, tree_c's the column-hash file: nothing is stored twice.
 //! - **Atomicity is per sector, not only per file.** Every file is written to a temp name, fsync'd
@@ -24,11 +28,13 @@
 //!   replica_id and the graph), and checks the decoded bytes against CommP/CommD as they stream.
 //! - **CommP skips zero padding**: subtrees wholly past a piece's data use precomputed zero roots.
 
+pub mod batch;
 pub mod encoding;
 pub mod error;
 pub mod files;
 pub mod graph;
 pub mod labeling;
+mod labeling_batch;
 mod labeling_split;
 pub mod parent_cache;
 pub mod pieces;
@@ -38,6 +44,7 @@ pub mod sector;
 pub mod tree_c;
 pub mod unseal;
 
+pub use batch::{seal_batch, BatchItem};
 pub use error::SealError;
 pub use pieces::{comm_d_from_pieces, comm_p, PieceInfo};
 pub use progress::{NoProgress, Progress};

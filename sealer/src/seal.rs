@@ -60,21 +60,57 @@ pub fn seal(
     out: &Path,
     progress: &dyn Progress,
 ) -> Result<SectorMeta, SealError> {
-    if out.exists() {
-        return Err(SealError::OutputExists(out.to_path_buf()));
-    }
-    let sector = config.proof_type.sector_size;
-    for (index, p) in pieces.iter().enumerate() {
-        if p.len == 0 {
-            return Err(SealError::EmptyPiece { index });
-        }
-    }
-    let sizes: Vec<PaddedPieceSize> = pieces
-        .iter()
-        .map(|p| UnpaddedPieceSize::for_data_len(p.len).padded())
-        .collect();
-    let offsets = pieces::layout(sector, &sizes)?;
+    let layout = Layout::check(config, &pieces, out)?;
+    let work = start_work_dir(out)?;
+    let result = (|| {
+        let prepared = prepare(config, pieces, &layout, &work, progress)?;
+        progress.start("parent cache", 1);
+        let cache = open_parent_cache(config)?;
+        progress.finish();
+        let paths = &prepared.paths;
+        labeling::label_layers(
+            &cache,
+            &prepared.replica_id,
+            config.proof_type.layers,
+            &|l| paths.layer(l),
+            progress,
+        )?;
+        finish(config, prepared, progress)
+    })();
+    complete_work_dir(result, &work, out)
+}
 
+/// Where each piece goes, checked before anything is written.
+pub(crate) struct Layout {
+    offsets: Vec<u64>,
+}
+
+impl Layout {
+    /// Checks that `out` is free and the pieces are non-empty and fit; returns their offsets.
+    pub(crate) fn check(
+        config: &SealConfig,
+        pieces: &[PieceSource<'_>],
+        out: &Path,
+    ) -> Result<Layout, SealError> {
+        if out.exists() {
+            return Err(SealError::OutputExists(out.to_path_buf()));
+        }
+        for (index, p) in pieces.iter().enumerate() {
+            if p.len == 0 {
+                return Err(SealError::EmptyPiece { index });
+            }
+        }
+        let sizes: Vec<PaddedPieceSize> = pieces
+            .iter()
+            .map(|p| UnpaddedPieceSize::for_data_len(p.len).padded())
+            .collect();
+        let offsets = pieces::layout(config.proof_type.sector_size, &sizes)?;
+        Ok(Layout { offsets })
+    }
+}
+
+/// Creates the hidden work directory for `out` (removing an interrupted seal's).
+pub(crate) fn start_work_dir(out: &Path) -> Result<PathBuf, SealError> {
     let work = work_dir(out);
     if work.exists() {
         tracing::warn!(dir = %work.display(), "removing the work directory of an interrupted seal");
@@ -82,40 +118,68 @@ pub fn seal(
     }
     let paths = SectorPaths::new(&work);
     fs::create_dir_all(paths.cache()).map_err(SealError::io("creating", paths.cache()))?;
-    let result = seal_in(config, pieces, &offsets, &paths, progress);
+    Ok(work)
+}
+
+/// Renames a finished work directory to `out` (fsyncing both), or removes it after an error.
+pub(crate) fn complete_work_dir(
+    result: Result<SectorMeta, SealError>,
+    work: &Path,
+    out: &Path,
+) -> Result<SectorMeta, SealError> {
+    let paths = SectorPaths::new(work);
     match result {
         Ok(meta) => {
             files::sync_dir(&paths.cache())?;
-            files::sync_dir(&work)?;
-            fs::rename(&work, out).map_err(SealError::io("renaming sector into place", out))?;
+            files::sync_dir(work)?;
+            fs::rename(work, out).map_err(SealError::io("renaming sector into place", out))?;
             if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
                 files::sync_dir(parent)?;
             }
             Ok(meta)
         }
         Err(e) => {
-            let _ = fs::remove_dir_all(&work);
+            let _ = fs::remove_dir_all(work);
             Err(e)
         }
     }
 }
 
-fn seal_in(
+/// Opens (creating if absent) the parent cache of `config`'s proof type.
+pub(crate) fn open_parent_cache(config: &SealConfig) -> Result<ParentCache, SealError> {
+    let pt = &config.proof_type;
+    let graph = Graph::new(&pt.porep_id(), pt.nodes());
+    ParentCache::open_or_create(&config.parent_cache_dir, pt, &graph)
+}
+
+/// A sector whose data, tree_d and replica id exist, ready to be labeled.
+pub(crate) struct Prepared {
+    pub(crate) paths: SectorPaths,
+    pub(crate) replica_id: Node,
+    comm_d: Node,
+    infos: Vec<PieceInfo>,
+    offsets: Vec<u64>,
+}
+
+/// Writes the pieces into `work`'s unsealed file, builds tree_d, checks CommD against the
+/// pieces' and derives the replica id.
+pub(crate) fn prepare(
     config: &SealConfig,
     pieces: Vec<PieceSource<'_>>,
-    offsets: &[u64],
-    paths: &SectorPaths,
+    layout: &Layout,
+    work: &Path,
     progress: &dyn Progress,
-) -> Result<SectorMeta, SealError> {
+) -> Result<Prepared, SealError> {
     let pt = &config.proof_type;
-    let n = pt.nodes();
+    let paths = SectorPaths::new(work);
+    let offsets = layout.offsets.clone();
 
     // 1. Pieces → unsealed file, CommP per piece, streamed.
     progress.start("writing pieces", pieces.iter().map(|p| p.len).sum());
     let unsealed_path = paths.unsealed();
     let (unsealed, tmp) = files::create_sized(&unsealed_path, pt.sector_size.bytes())?;
     let mut infos: Vec<PieceInfo> = Vec::with_capacity(pieces.len());
-    for (index, (piece, &offset)) in pieces.into_iter().zip(offsets).enumerate() {
+    for (index, (piece, &offset)) in pieces.into_iter().zip(&offsets).enumerate() {
         let len = piece.len;
         let mut sink =
             |pos: u64, bytes: &[u8]| files::write_at(&unsealed, bytes, offset + pos, &tmp);
@@ -146,25 +210,37 @@ fn seal_in(
     }
     progress.finish();
 
-    // 3. Labels.
-    let porep_id = pt.porep_id();
-    let rid = replica_id(
+    // 3. The replica id binds the labels to this miner, sector, ticket, data and proof type.
+    let replica_id = replica_id(
         config.prover_id,
         config.sector_number,
         &config.ticket,
         &comm_d,
-        &porep_id,
+        &pt.porep_id(),
     );
-    let graph = Graph::new(&porep_id, n);
-    progress.start("parent cache", 1);
-    let cache = ParentCache::open_or_create(&config.parent_cache_dir, pt, &graph)?;
-    progress.finish();
-    labeling::label_layers(&cache, &rid, pt.layers, &|l| paths.layer(l), progress)?;
+    Ok(Prepared {
+        paths,
+        replica_id,
+        comm_d,
+        infos,
+        offsets,
+    })
+}
+
+/// From labeled layers: encoding, tree_c, tree_r_last, CommR, `p_aux` and `meta.json`.
+pub(crate) fn finish(
+    config: &SealConfig,
+    prepared: Prepared,
+    progress: &dyn Progress,
+) -> Result<SectorMeta, SealError> {
+    let pt = &config.proof_type;
+    let n = pt.nodes();
+    let paths = &prepared.paths;
 
     // 4. Encoding: replica = data + last layer.
     progress.start("encoding", n);
     encode_file(
-        &unsealed_path,
+        &paths.unsealed(),
         &paths.layer(pt.layers),
         &paths.sealed(),
         n,
@@ -193,15 +269,16 @@ fn seal_in(
         prover_id: config.prover_id,
         sector_number: config.sector_number,
         ticket: config.ticket,
-        replica_id: rid,
-        comm_d,
+        replica_id: prepared.replica_id,
+        comm_d: prepared.comm_d,
         comm_c,
         comm_r_last,
         comm_r,
-        pieces: infos
+        pieces: prepared
+            .infos
             .into_iter()
-            .zip(offsets)
-            .map(|(info, &offset)| PlacedPiece { info, offset })
+            .zip(prepared.offsets)
+            .map(|(info, offset)| PlacedPiece { info, offset })
             .collect(),
         state: SectorState::Sealed,
     };

@@ -5,7 +5,7 @@
 use strata_params::groth16_files::ProofKind;
 use strata_params::ProofType;
 use strata_primitives::sizes::SectorSize;
-use strata_prover::snark::kind_circuit_id;
+use strata_prover::snark::synthesized_circuit_id;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,7 +27,7 @@ fn main() {
         let pt = ProofType::for_size(size).unwrap();
         let count = |kind| {
             let start = std::time::Instant::now();
-            let id = kind_circuit_id(kind, &pt).unwrap();
+            let id = synthesized_circuit_id(kind, &pt).unwrap();
             eprintln!(
                 "{size} {}: {} constraints ({:.1?} to synthesize)",
                 kind.as_str(),
