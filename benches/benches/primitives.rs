@@ -1,4 +1,5 @@
-//! Primitives: Poseidon (reference vs optimised), hash_d lanes, fr32, CommP.
+//! Primitives: Poseidon (reference, optimised over `Scalar`, blst fast path, column batches),
+//! hash_d lanes, fr32, CommP.
 //! Run: `cargo bench -p strata-benches --bench primitives`
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -16,11 +17,46 @@ fn poseidon(c: &mut Criterion) {
                 bls12_381::Scalar::from(i + 3) * bls12_381::Scalar::from(0x1234_5678_9abc_def1)
             })
             .collect();
+        let nodes: Vec<Node> = inputs.iter().map(|s| s.to_bytes()).collect();
+        // `hash` runs on the blst fast path (Scalars converted in and out).
         g.bench_function(BenchmarkId::new("optimised", arity), |b| {
             b.iter(|| p.hash(black_box(&inputs)))
         });
+        // The same optimised schedule over `bls12_381::Scalar` (the pre-blst `hash`).
+        g.bench_function(BenchmarkId::new("optimised_scalar", arity), |b| {
+            b.iter(|| p.hash_scalar(black_box(&inputs)))
+        });
+        g.bench_function(BenchmarkId::new("fast_nodes", arity), |b| {
+            b.iter(|| p.hash_nodes(black_box(&nodes)).unwrap())
+        });
         g.bench_function(BenchmarkId::new("reference", arity), |b| {
             b.iter(|| p.hash_reference(black_box(&inputs)))
+        });
+    }
+    g.finish();
+}
+
+/// tree_c's column hashes, one thread: 2^16 columns of 2 or 11 labels through the batch API.
+fn poseidon_columns(c: &mut Criterion) {
+    let n = 1 << 16;
+    let mut g = c.benchmark_group("poseidon_columns");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    for arity in [2usize, 11] {
+        let p = Poseidon::for_arity(arity).unwrap();
+        let layers: Vec<Vec<Node>> = (0..arity as u32)
+            .map(|l| {
+                (0..n as u32)
+                    .map(|i| hash_d(&[l.to_le_bytes(), i.to_le_bytes()].concat()))
+                    .collect()
+            })
+            .collect();
+        let mut out = vec![[0u8; 32]; n];
+        g.bench_function(BenchmarkId::new("2^16", arity), |b| {
+            b.iter(|| {
+                p.hash_node_columns(black_box(&layers), 0, &mut out)
+                    .unwrap()
+            })
         });
     }
     g.finish();
@@ -97,6 +133,7 @@ fn commp(c: &mut Criterion) {
 criterion_group!(
     benches,
     poseidon,
+    poseidon_columns,
     hash_d_level,
     label_preimage,
     fr32_pad,

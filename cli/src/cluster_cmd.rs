@@ -53,6 +53,13 @@ pub struct WorkerArgs {
     /// Niceness of sealing threads and seal-proof processes.
     #[arg(long, default_value_t = strata_provider::config::default_sealing_nice())]
     nice: i32,
+    /// Seal up to this many sectors together (labels in SIMD lanes: far less CPU per sector;
+    /// 16 fills AVX-512). Sectors with deals never wait for a batch.
+    #[arg(long, default_value_t = 1)]
+    seal_batch: usize,
+    /// The longest a committed-capacity pledge waits for its batch to fill, in seconds.
+    #[arg(long, default_value_t = 30)]
+    seal_batch_wait: u64,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +140,10 @@ pub fn worker(cmd: WorkerCommand) -> Result<()> {
             std::env::current_exe().context("locating the strata binary for seal proofs")?,
         ),
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
+        seal_batch: strata_provider::config::SealBatchConfig {
+            size: a.seal_batch,
+            wait_secs: a.seal_batch_wait,
+        },
     };
     // The database may be starting too: wait for it rather than fail a unit at boot.
     let w = loop {

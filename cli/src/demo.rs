@@ -301,6 +301,7 @@ pub(crate) async fn start_provider(
         tasks: None,
         machine_name: None,
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
+        seal_batch: Default::default(),
     };
     config.save(home)?;
     let provider = Provider::open_with(

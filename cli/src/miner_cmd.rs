@@ -303,6 +303,7 @@ fn init(a: InitArgs) -> Result<()> {
             tasks: None,
             machine_name: None,
             dead_after_ms: strata_provider::config::default_dead_after_ms(),
+            seal_batch: Default::default(),
         };
         config.save(&home)?;
         println!(

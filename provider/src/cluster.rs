@@ -151,8 +151,9 @@ impl Provider {
         }
     }
 
-    /// Claims and starts tasks of this daemon's kinds while job slots are free (each runs on a
-    /// blocking thread and is awaited by [`Provider::idle`]).
+    /// Claims and starts tasks of this daemon's kinds while job slots are free (each claim —
+    /// one task, or a batch of seal tasks — runs on a blocking thread and is awaited by
+    /// [`Provider::idle`]).
     pub fn run_local_tasks(self: &Arc<Self>) {
         let kinds = self.config.task_kinds();
         if kinds.is_empty() {
@@ -162,23 +163,30 @@ impl Provider {
             let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
                 return;
             };
-            let task = match self
-                .db
-                .claim_task(self.machine, &kinds, self.config.dead_after_ms)
-            {
-                Ok(Some(t)) => t,
-                Ok(None) => return,
+            let claimed = claim_next(
+                &self.db,
+                self.machine,
+                &kinds,
+                self.config.seal_batch.policy(),
+                self.config.dead_after_ms,
+            );
+            let tasks = match claimed {
+                Ok(t) if !t.is_empty() => t,
+                Ok(_) => return,
                 Err(e) => {
                     tracing::warn!(%e, "claiming a task failed");
                     return;
                 }
             };
-            tracing::info!(task = task.id, kind = %task.kind, sector = task.sector, "task claimed");
             let p = self.clone();
             let h = tokio::task::spawn_blocking(move || {
                 let fetch = p.piece_sources();
-                if let Err(e) = p.runner.run(&task, &fetch) {
-                    tracing::error!(%e, task = task.id, "recording a task's outcome failed");
+                let r = match &tasks[..] {
+                    [one] => p.runner.run(one, &fetch).map(usize::from),
+                    many => p.runner.run_seal_batch(many, &fetch),
+                };
+                if let Err(e) = r {
+                    tracing::error!(%e, "recording a task's outcome failed");
                 }
                 drop(permit);
             });
@@ -205,6 +213,40 @@ impl Provider {
     pub fn seals_locally(&self) -> bool {
         self.config.task_kinds().contains(&kind::SEAL)
     }
+}
+
+/// The next claim of a machine running `kinds`: with batching (`policy.max > 1`) seal tasks are
+/// claimed only as batches ([`crate::db::Db::claim_seal_batch`], which may decide to wait for
+/// batch-mates), other kinds one at a time; without it, one task of any kind. Empty: nothing
+/// to do now.
+pub fn claim_next(
+    db: &crate::db::Db,
+    machine: i64,
+    kinds: &[&str],
+    policy: crate::db::batch_claim::BatchPolicy,
+    dead_after_ms: i64,
+) -> Result<Vec<crate::db::cluster::Task>, crate::db::DbError> {
+    let batching = policy.max > 1 && kinds.contains(&kind::SEAL);
+    if batching {
+        let batch = db.claim_seal_batch(machine, policy, dead_after_ms)?;
+        if !batch.is_empty() {
+            tracing::info!(
+                sectors = ?batch.iter().map(|t| t.sector).collect::<Vec<_>>(),
+                "seal batch claimed"
+            );
+            return Ok(batch);
+        }
+    }
+    let single: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| !(batching && *k == kind::SEAL))
+        .collect();
+    Ok(db
+        .claim_task(machine, &single, dead_after_ms)?
+        .inspect(|t| tracing::info!(task = t.id, kind = %t.kind, sector = t.sector, "task claimed"))
+        .into_iter()
+        .collect())
 }
 
 /// Every live machine but `me`, as piece sources.

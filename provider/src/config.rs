@@ -72,6 +72,42 @@ pub struct ProviderConfig {
     /// to others (ms; default 15 000).
     #[serde(default = "default_dead_after_ms")]
     pub dead_after_ms: i64,
+    /// Sealing sectors together (DESIGN §10).
+    #[serde(default)]
+    pub seal_batch: SealBatchConfig,
+}
+
+/// `[seal_batch]`: how many sectors one machine seals together, and how long committed-capacity
+/// pledges wait for batch-mates (sectors with deals never wait).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SealBatchConfig {
+    /// The most sectors sealed together (default 1: one at a time). 16 fills AVX-512's lanes;
+    /// each sector in a batch still needs its own disk space, and labeling maps two layers of
+    /// every sector at once (2 × size × B of page cache).
+    pub size: usize,
+    /// The longest a pledge waits for the batch to fill (seconds; default 30). Its ticket ages
+    /// meanwhile: keep this far below the chain's ticket lifetime.
+    pub wait_secs: u64,
+}
+
+impl Default for SealBatchConfig {
+    fn default() -> Self {
+        SealBatchConfig {
+            size: 1,
+            wait_secs: 30,
+        }
+    }
+}
+
+impl SealBatchConfig {
+    /// The claiming policy.
+    pub fn policy(&self) -> crate::db::batch_claim::BatchPolicy {
+        crate::db::batch_claim::BatchPolicy {
+            max: self.size.max(1),
+            wait_ms: (self.wait_secs as i64).saturating_mul(1000),
+        }
+    }
 }
 
 /// 30 s without a heartbeat (every 2 s) before a machine's tasks go elsewhere: long enough to

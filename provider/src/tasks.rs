@@ -140,6 +140,75 @@ impl Runner {
             kind::SEAL_PROOF => self.prove(task).map(|o| json(&o)),
             other => Err(format!("this build does not know task kind {other:?}")),
         };
+        self.record(task, outcome)
+    }
+
+    /// Seals claimed seal tasks together ([`strata_sealer::seal_batch`]) and records each one's
+    /// outcome; how many outcomes were taken. A task whose input or pieces fail gets its own
+    /// error and the others are sealed without it.
+    pub fn run_seal_batch(
+        &self,
+        tasks: &[Task],
+        fetch: &PieceFetch,
+    ) -> Result<usize, crate::db::DbError> {
+        if let [one] = tasks {
+            return self.run(one, fetch).map(usize::from);
+        }
+        let started = Instant::now();
+        let mut outcomes: Vec<Option<Result<SealOutput, String>>> = vec![None; tasks.len()];
+        let mut to_seal = Vec::new();
+        for (i, task) in tasks.iter().enumerate() {
+            match self.seal_plan(task, fetch) {
+                Ok(SealPlan::Sealed(meta, input, dir)) => {
+                    outcomes[i] = Some(seal_output(&input, &meta, &dir, started))
+                }
+                Ok(SealPlan::ToSeal(plan)) => to_seal.push((i, plan)),
+                Err(e) => outcomes[i] = Some(Err(e)),
+            }
+        }
+        tracing::info!(sectors = to_seal.len(), "sealing a batch");
+        let gate = &self.gate;
+        let sealed: Result<Vec<SectorMeta>, String> = self.sealing.install(|| {
+            let items = to_seal
+                .iter()
+                .map(|(_, p)| {
+                    Ok(strata_sealer::BatchItem {
+                        config: p.config.clone(),
+                        pieces: p.readers()?,
+                        out: p.dir.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            strata_sealer::seal_batch(items, &YieldToProving(gate)).map_err(|e| e.to_string())
+        });
+        match sealed {
+            Ok(metas) => {
+                for ((i, p), meta) in to_seal.iter().zip(metas) {
+                    outcomes[*i] = Some(seal_output(&p.input, &meta, &p.dir, started));
+                }
+            }
+            Err(e) => {
+                for (i, _) in &to_seal {
+                    outcomes[*i] = Some(Err(format!("sealing the batch: {e}")));
+                }
+            }
+        }
+        let mut taken = 0;
+        for (task, outcome) in tasks.iter().zip(outcomes) {
+            let outcome = outcome
+                .expect("every task has an outcome")
+                .map(|o| json(&o));
+            taken += usize::from(self.record(task, outcome)?);
+        }
+        Ok(taken)
+    }
+
+    /// Records a task's outcome, retrying while the database is unreachable.
+    fn record(
+        &self,
+        task: &Task,
+        outcome: Result<String, String>,
+    ) -> Result<bool, crate::db::DbError> {
         if let Err(e) = &outcome {
             tracing::warn!(task = task.id, kind = %task.kind, sector = task.sector, %e, "task failed");
         }
@@ -180,69 +249,58 @@ impl Runner {
         Ok(taken)
     }
 
-    fn seal(&self, task: &Task, fetch: &PieceFetch) -> Result<SealOutput, String> {
+    /// What a seal task needs: nothing (sealed before a restart, same ticket) or a seal.
+    fn seal_plan(&self, task: &Task, fetch: &PieceFetch) -> Result<SealPlan, String> {
         let input: SealInput =
             serde_json::from_str(&task.input).map_err(|e| format!("seal task input: {e}"))?;
         let pt = ProofType::for_id(input.proof_type).map_err(|e| e.to_string())?;
         let dir = self.sector_dir(task.sector);
-        let started = Instant::now();
-        let mut paths = Vec::new();
-        for p in &input.pieces {
-            paths.push((self.piece(p, fetch)?, p.raw_len));
+        if let Ok(m) = SectorMeta::load(&dir) {
+            if m.ticket == input.ticket {
+                return Ok(SealPlan::Sealed(m, input, dir));
+            }
         }
-        let cfg = SealConfig {
-            proof_type: pt,
-            prover_id: input.miner,
-            sector_number: task.sector,
-            ticket: input.ticket,
-            parent_cache_dir: self.parent_cache.clone(),
-        };
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("removing a stale {}: {e}", dir.display()))?;
+        }
+        let mut pieces = Vec::new();
+        for p in &input.pieces {
+            pieces.push((self.piece(p, fetch)?, p.raw_len));
+        }
         let cc_len = if input.pieces.is_empty() {
             pt.sector_size.bytes() / 128 * 127
         } else {
             0
         };
-        let meta = match SectorMeta::load(&dir) {
-            Ok(m) if m.ticket == input.ticket => m, // sealed before a restart
-            other => {
-                if other.is_ok() || dir.exists() {
-                    std::fs::remove_dir_all(&dir)
-                        .map_err(|e| format!("removing a stale {}: {e}", dir.display()))?;
-                }
+        Ok(SealPlan::ToSeal(ToSeal {
+            config: SealConfig {
+                proof_type: pt,
+                prover_id: input.miner,
+                sector_number: task.sector,
+                ticket: input.ticket,
+                parent_cache_dir: self.parent_cache.clone(),
+            },
+            input,
+            pieces,
+            cc_len,
+            dir,
+        }))
+    }
+
+    fn seal(&self, task: &Task, fetch: &PieceFetch) -> Result<SealOutput, String> {
+        let started = Instant::now();
+        match self.seal_plan(task, fetch)? {
+            SealPlan::Sealed(meta, input, dir) => seal_output(&input, &meta, &dir, started),
+            SealPlan::ToSeal(p) => {
                 let gate = &self.gate;
-                self.sealing.install(|| {
-                    let mut readers = paths
-                        .iter()
-                        .map(|(p, len)| {
-                            let f = std::fs::File::open(p)
-                                .map_err(|e| format!("piece {}: {e}", p.display()))?;
-                            Ok(PieceSource {
-                                reader: Box::new(std::io::BufReader::new(f)),
-                                len: *len,
-                            })
-                        })
-                        .collect::<Result<Vec<_>, String>>()?;
-                    if cc_len > 0 {
-                        use std::io::Read;
-                        readers.push(PieceSource {
-                            reader: Box::new(std::io::repeat(0).take(cc_len)),
-                            len: cc_len,
-                        });
-                    }
-                    seal(&cfg, readers, &dir, &YieldToProving(gate)).map_err(|e| e.to_string())
-                })?
+                let meta = self.sealing.install(|| {
+                    seal(&p.config, p.readers()?, &p.dir, &YieldToProving(gate))
+                        .map_err(|e| e.to_string())
+                })?;
+                seal_output(&p.input, &meta, &p.dir, started)
             }
-        };
-        let expect = expected_comm_d(&pt, &input.pieces)?;
-        if expect != meta.comm_d {
-            return Err("the sealed data's CommD differs from the deals' pieces".into());
         }
-        Ok(SealOutput {
-            comm_r: meta.comm_r,
-            comm_d: meta.comm_d,
-            path: dir.display().to_string(),
-            ms: started.elapsed().as_millis() as u64,
-        })
     }
 
     /// The piece's file: the local pieces directory, a copy fetched earlier, or fetched now from
@@ -295,6 +353,69 @@ impl Runner {
             ms: started.elapsed().as_millis() as u64,
         })
     }
+}
+
+/// A seal task's plan.
+enum SealPlan {
+    /// Already sealed with this ticket (before a restart).
+    Sealed(SectorMeta, SealInput, PathBuf),
+    /// To seal.
+    ToSeal(ToSeal),
+}
+
+/// A sector to seal: its identities, piece files and directory.
+struct ToSeal {
+    config: SealConfig,
+    input: SealInput,
+    pieces: Vec<(PathBuf, u64)>,
+    /// Zero bytes of a committed-capacity sector.
+    cc_len: u64,
+    dir: PathBuf,
+}
+
+impl ToSeal {
+    fn readers(&self) -> Result<Vec<PieceSource<'static>>, String> {
+        let mut readers = self
+            .pieces
+            .iter()
+            .map(|(p, len)| {
+                let f =
+                    std::fs::File::open(p).map_err(|e| format!("piece {}: {e}", p.display()))?;
+                Ok(PieceSource {
+                    reader: Box::new(std::io::BufReader::new(f)),
+                    len: *len,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        if self.cc_len > 0 {
+            use std::io::Read;
+            readers.push(PieceSource {
+                reader: Box::new(std::io::repeat(0).take(self.cc_len)),
+                len: self.cc_len,
+            });
+        }
+        Ok(readers)
+    }
+}
+
+/// A sealed sector's result, after checking its CommD against the deals' pieces.
+fn seal_output(
+    input: &SealInput,
+    meta: &SectorMeta,
+    dir: &Path,
+    started: Instant,
+) -> Result<SealOutput, String> {
+    let pt = ProofType::for_id(input.proof_type).map_err(|e| e.to_string())?;
+    let expect = expected_comm_d(&pt, &input.pieces)?;
+    if expect != meta.comm_d {
+        return Err("the sealed data's CommD differs from the deals' pieces".into());
+    }
+    Ok(SealOutput {
+        comm_r: meta.comm_r,
+        comm_d: meta.comm_d,
+        path: dir.display().to_string(),
+        ms: started.elapsed().as_millis() as u64,
+    })
 }
 
 /// The CommD a sector holding `pieces` (or committed capacity) must have.

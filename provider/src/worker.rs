@@ -63,6 +63,8 @@ pub struct WorkerConfig {
     pub seal_prover: SealProver,
     /// After how long without a heartbeat a machine is dead (to pick live piece sources).
     pub dead_after_ms: i64,
+    /// Sealing sectors together.
+    pub seal_batch: crate::config::SealBatchConfig,
 }
 
 /// A running worker.
@@ -183,29 +185,32 @@ impl Worker {
             let Ok(permit) = self.jobs.clone().try_acquire_owned() else {
                 return started;
             };
-            let task =
-                match self
-                    .db
-                    .claim_task(self.machine, &self.kinds, self.config.dead_after_ms)
-                {
-                    Ok(Some(t)) => t,
-                    Ok(None) => return started,
-                    Err(e) => {
-                        tracing::warn!(%e, "claiming a task failed");
-                        return started;
-                    }
-                };
-            tracing::info!(task = task.id, kind = %task.kind, sector = task.sector, "task claimed");
+            let claimed = crate::cluster::claim_next(
+                &self.db,
+                self.machine,
+                &self.kinds,
+                self.config.seal_batch.policy(),
+                self.config.dead_after_ms,
+            );
+            let tasks = match claimed {
+                Ok(t) if !t.is_empty() => t,
+                Ok(_) => return started,
+                Err(e) => {
+                    tracing::warn!(%e, "claiming a task failed");
+                    return started;
+                }
+            };
             started += 1;
             let w = self.clone();
             std::thread::spawn(move || {
                 let fetch = live_sources(&w.db, w.machine, w.config.dead_after_ms, &w.secret);
-                match w.runner.run(&task, &fetch) {
-                    Ok(true) => tracing::info!(task = task.id, "task finished"),
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::error!(%e, task = task.id, "recording a task's outcome failed")
-                    }
+                let r = match &tasks[..] {
+                    [one] => w.runner.run(one, &fetch).map(usize::from),
+                    many => w.runner.run_seal_batch(many, &fetch),
+                };
+                match r {
+                    Ok(n) => tracing::info!(tasks = tasks.len(), taken = n, "finished"),
+                    Err(e) => tracing::error!(%e, "recording a task's outcome failed"),
                 }
                 drop(permit);
             });

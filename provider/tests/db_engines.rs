@@ -275,3 +275,84 @@ fn an_unreachable_postgres_is_a_named_error() {
     assert!(err.contains("PostgreSQL"), "{err}");
     assert!(!err.contains("secret"), "the password is not shown: {err}");
 }
+
+/// A seal task's input as the pipeline writes it: committed capacity or one deal.
+fn seal_input(proof_type: u64, deal: bool) -> String {
+    let pieces = if deal {
+        serde_json::json!([{"deal": 1, "raw_len": 100, "padded_size": 128, "comm_p": "00".repeat(32)}])
+    } else {
+        serde_json::json!([])
+    };
+    serde_json::json!({"proof_type": proof_type, "miner": 1000, "ticket_epoch": 1,
+        "ticket": "07".repeat(32), "pieces": pieces})
+    .to_string()
+}
+
+#[test]
+fn seal_batches_wait_for_pledges_never_for_deals_and_keep_one_proof_type() {
+    use strata_provider::db::batch_claim::BatchPolicy;
+    let e = engines("batches");
+    for (engine, loc) in &e.locations {
+        let db = Db::open_location(loc).unwrap();
+        let (a, b) = (machine(&db, "a"), machine(&db, "b"));
+        let waiting = BatchPolicy {
+            max: 4,
+            wait_ms: 3_600_000,
+        };
+        let now = BatchPolicy { max: 4, wait_ms: 0 };
+        let dead = 60_000;
+        for s in 1..=3 {
+            db.ensure_task(kind::SEAL, s, "t1", &seal_input(1, false), None)
+                .unwrap();
+        }
+        // Three pledges, batch of four, young: wait for a fourth.
+        assert!(
+            db.claim_seal_batch(a, waiting, dead).unwrap().is_empty(),
+            "{engine}"
+        );
+        // A deal sector arrives: it never waits, and takes the pledges along, itself first.
+        db.ensure_task(kind::SEAL, 4, "t1", &seal_input(1, true), None)
+            .unwrap();
+        let got = db.claim_seal_batch(a, waiting, dead).unwrap();
+        assert_eq!(
+            got.iter().map(|t| t.sector).collect::<Vec<_>>(),
+            vec![4, 1, 2, 3],
+            "{engine}"
+        );
+        assert!(got
+            .iter()
+            .all(|t| t.state == state::RUNNING && t.machine == Some(a)));
+        // Nothing is claimed twice.
+        assert!(db.claim_seal_batch(b, now, dead).unwrap().is_empty());
+        assert!(db.claim_task(b, &[kind::SEAL], dead).unwrap().is_none());
+
+        // Pledges of two proof types: a batch holds one type, the oldest's, at most `max`.
+        for s in 10..=12 {
+            db.ensure_task(kind::SEAL, s, "t1", &seal_input(2, false), None)
+                .unwrap();
+        }
+        db.ensure_task(kind::SEAL, 13, "t1", &seal_input(1, false), None)
+            .unwrap();
+        let two = BatchPolicy { max: 2, wait_ms: 0 };
+        let got = db.claim_seal_batch(b, two, dead).unwrap();
+        assert_eq!(
+            got.iter().map(|t| t.sector).collect::<Vec<_>>(),
+            vec![10, 11],
+            "{engine}"
+        );
+        // Old enough: a partial batch goes (wait 0), still one proof type.
+        let got = db.claim_seal_batch(b, now, dead).unwrap();
+        assert_eq!(
+            got.iter().map(|t| t.sector).collect::<Vec<_>>(),
+            vec![12],
+            "{engine}"
+        );
+        let got = db.claim_seal_batch(b, now, dead).unwrap();
+        assert_eq!(got.iter().map(|t| t.sector).collect::<Vec<_>>(), vec![13]);
+        // A task pinned to a live machine is not another's to batch.
+        db.ensure_task(kind::SEAL, 20, "t1", &seal_input(1, false), Some(a))
+            .unwrap();
+        assert!(db.claim_seal_batch(b, now, dead).unwrap().is_empty());
+        assert_eq!(db.claim_seal_batch(a, now, dead).unwrap().len(), 1);
+    }
+}

@@ -327,8 +327,8 @@ fn label_lanes<const L: usize>(
                     Some(prev) if k >= BASE_DEGREE => prev,
                     _ => &*cur,
                 };
-                for w in 0..8 {
-                    parents[k][w] = lane::<L>(src, layout, p as usize, w, g);
+                for (w, words) in parents[k].iter_mut().enumerate() {
+                    *words = lane::<L>(src, layout, p as usize, w, g);
                 }
             }
             m0[9] = [v_hi; L];
@@ -346,7 +346,7 @@ fn label_lanes<const L: usize>(
                 }
             }
         }
-        if v as u64 % REPORT_EVERY == 0 {
+        if (v as u64).is_multiple_of(REPORT_EVERY) {
             progress.advance(REPORT_EVERY);
         }
     }

@@ -164,7 +164,7 @@ fn one(tmp: &Path, size: SectorSize, number: u64, out: &str) -> BatchItem<'stati
 }
 
 fn refused(items: Vec<BatchItem<'_>>, tmp: &Path, needle: &str) {
-    let err = seal_batch(items, &NoProgress).err().expect("refused");
+    let err = seal_batch(items, &NoProgress).expect_err("refused");
     assert!(err.to_string().contains(needle), "{err}");
     let left: Vec<_> = fs::read_dir(tmp)
         .unwrap()
@@ -224,8 +224,7 @@ fn a_piece_shorter_than_declared_fails_the_batch_and_leaves_nothing() {
     let mut short = one(t, SectorSize::KIB2, 2, "b");
     short.pieces[0].len = 1500; // the reader holds 1000 bytes
     let err = seal_batch(vec![one(t, SectorSize::KIB2, 1, "a"), short], &NoProgress)
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, SealError::PieceLength { .. }), "{err}");
     let left: Vec<_> = fs::read_dir(t)
         .unwrap()

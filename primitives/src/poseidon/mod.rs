@@ -2,11 +2,11 @@
 //! in its Merkle-tree mode: width `t = arity + 1`, x^5 S-box, `R_F = 8`, neptune's `R_P`,
 //! Grain-LFSR round constants, the Cauchy MDS matrix, `state[0] = 2^arity − 1`, output `state[1]`.
 //!
-//! Two evaluations live side by side, in the spirit of BLAKE3's reference implementation:
+//! Three evaluations live side by side, in the spirit of BLAKE3's reference implementation:
 //! - [`Poseidon::hash_reference`]: the textbook permutation (add constants, S-box, dense MDS per
 //!   round). Short and obviously right; the tests pin it to neptune's vectors.
-//! - [`Poseidon::hash`]: the optimised permutation used everywhere else. Two exact rewrites of the
-//!   reference make it fast:
+//! - [`Poseidon::hash_scalar`]: the optimised schedule over `bls12_381::Scalar`, the one the
+//!   circuit mirrors. Two exact rewrites of the reference make it fast:
 //!   1. *Constants pushed forward.* In a partial round only `state[0]` goes through the S-box, so the
 //!      other `t − 1` round constants pass through it linearly; they are multiplied by the MDS matrix
 //!      and added to the next round's constants instead. Each partial round then adds one scalar.
@@ -15,10 +15,19 @@
 //!      partial round, so it is folded into the previous round's matrix; repeating from the last
 //!      partial round backwards leaves `2t − 1` multiplications per partial round instead of `t²`,
 //!      and one dense "pre-sparse" matrix in the last full round of the first half.
+//! - The fast path (`fast.rs`, `ifma.rs`): the same schedule over blst's assembly field arithmetic,
+//!   and, for batches on CPUs with AVX-512 IFMA, eight hashes at once in SIMD lanes. It serves
+//!   [`Poseidon::hash`] and the node-level entry points the sealer and tree builder call:
+//!   [`Poseidon::hash_nodes`], [`Poseidon::hash_node_groups`] (a tree level) and
+//!   [`Poseidon::hash_node_columns`] (tree_c's column hashes).
 //!
-//! The tests check both against each other on random inputs and against the vendored vectors in `primitives/testdata/poseidon.jsonl`.
+//! The tests check all three against each other on random and edge inputs and against the vendored
+//! vectors in `primitives/testdata/poseidon.jsonl`.
 
+mod fast;
 mod grain;
+#[cfg(target_arch = "x86_64")]
+mod ifma;
 pub mod matrix;
 
 use bls12_381::Scalar;
@@ -56,6 +65,11 @@ pub struct Poseidon {
     partial_constants: Vec<Scalar>,   // one scalar per partial round
     pre_sparse: Matrix,               // replaces M in the last first-half full round
     sparse: Vec<Sparse>,              // one per partial round, in round order
+    // The optimised form's constants over blst (the fast path).
+    fast: fast::FastConstants,
+    // The same, for the AVX-512 IFMA batch path.
+    #[cfg(target_arch = "x86_64")]
+    ifma: ifma::IfmaConstants,
 }
 
 impl Poseidon {
@@ -114,7 +128,7 @@ impl Poseidon {
         sparse.reverse();
         let pre_sparse = dense;
 
-        Poseidon {
+        let mut p = Poseidon {
             arity,
             width,
             partial_rounds: r_p,
@@ -125,7 +139,16 @@ impl Poseidon {
             partial_constants,
             pre_sparse,
             sparse,
+            fast: fast::FastConstants::default(),
+            #[cfg(target_arch = "x86_64")]
+            ifma: ifma::IfmaConstants::default(),
+        };
+        p.fast = fast::FastConstants::new(&p);
+        #[cfg(target_arch = "x86_64")]
+        {
+            p.ifma = ifma::IfmaConstants::new(&p);
         }
+        p
     }
 
     /// The number of inputs this instance hashes.
@@ -198,8 +221,12 @@ impl Poseidon {
         state[1]
     }
 
-    /// Poseidon of `inputs` (exactly `arity` of them) with the Merkle-tree domain tag.
-    pub fn hash(&self, inputs: &[Scalar]) -> Scalar {
+    /// The optimised schedule over `Scalar`s (what the circuit mirrors): equal to
+    /// [`Poseidon::hash_reference`]; [`Poseidon::hash`] evaluates the same schedule over blst.
+    ///
+    /// # Panics
+    /// If `inputs.len()` is not the arity.
+    pub fn hash_scalar(&self, inputs: &[Scalar]) -> Scalar {
         assert_eq!(inputs.len(), self.arity, "Poseidon arity mismatch");
         let mut buf = [Scalar::ZERO; 16];
         let state = &mut buf[..self.width];

@@ -68,10 +68,11 @@ pub struct Task {
     pub done_at: Option<i64>,
 }
 
-const TASK_COLS: &str = "id, kind, sector, task_key, input, state, machine, affinity, result, \
+pub(super) const TASK_COLS: &str =
+    "id, kind, sector, task_key, input, state, machine, affinity, result, \
                          error, attempts, created_at, claimed_at, done_at";
 
-fn task_row(r: &Row) -> Result<Task, DbError> {
+pub(super) fn task_row(r: &Row) -> Result<Task, DbError> {
     Ok(Task {
         id: r.int(0)?,
         kind: r.text(1)?,

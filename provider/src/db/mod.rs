@@ -6,6 +6,7 @@
 //! file locations and the messages sent ([`cluster`]). The schema is versioned ([`migrations`]) and
 //! brought up to date when the database is opened.
 
+pub mod batch_claim;
 pub mod cluster;
 pub mod engine;
 pub mod migrations;

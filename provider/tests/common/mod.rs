@@ -127,6 +127,7 @@ pub fn config(
         tasks: None,
         machine_name: None,
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
+        seal_batch: Default::default(),
     }
 }
 
