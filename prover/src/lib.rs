@@ -25,7 +25,15 @@
 //! - **Circuit identity** is the BLAKE3 digest of the R1CS recorded by [`circuit::shape`] from the
 //!   blank circuit; parameter files are stored and looked up under it, and a proof file's verifying
 //!   key must belong to the digest of its kind and size, so parameters of another circuit are
-//!   rejected even if a manifest lists them.
+//!   rejected even if a manifest lists them. The digests of the circuits this build proves are
+//!   pinned in [`snark::KNOWN_CIRCUITS`] (a test re-synthesises each and fails on any change), so a
+//!   verifier compares instead of synthesising the blank circuit — seconds for PoRep — in every
+//!   process; `strata params verify` re-synthesises. 32/64 GiB circuits are synthesised once per
+//!   process (minutes; not worth a test).
+//! - **Verifying keys live in their own files** (`*.vk`, a few KB, digest = the `vk_digest` proof
+//!   files name): `strata verify` reads only those, so verifying one proof file takes
+//!   milliseconds whatever the parameter file's size, and `strata params export-keys` gives an
+//!   auditor a directory of keys alone.
 //! - **Fast satisfaction checking** ([`circuit::check`]) evaluates constraints as they are enforced
 //!   and stores none, so the 1.47 M-constraint 2 KiB PoRep circuit checks in about a second.
 

@@ -50,6 +50,13 @@
 //! - **One signer** ([`leader`]): a PostgreSQL advisory lock held by the daemon that signs and
 //!   schedules; a standby takes it over within a poll when the holder's session ends. Messages are
 //!   recorded by key before sending ([`Provider::send_once`]), so a takeover never sends twice.
+//! - **Seal batches are claimed, not planned** ([`db::batch_claim`], `[seal_batch]`): with a batch
+//!   size above 1, a machine claims up to that many pending seal tasks of one proof type in one
+//!   transaction and seals them together ([`strata_sealer::seal_batch`]); the queue is the batch
+//!   former, so batching works the same on one machine and across a cluster. Committed-capacity
+//!   pledges wait up to `wait_secs` for batch-mates; a sector with deals never waits (its deals
+//!   have start epochs) and takes pending pledges along. Each task keeps its own result, and a
+//!   task whose input or piece fails is failed alone.
 
 pub mod budget;
 pub mod cluster;

@@ -111,7 +111,10 @@ pub(crate) fn label_layers_batch(
 ) -> Result<(), SealError> {
     let b = replica_ids.len();
     let nodes = cache.nodes() as usize;
-    let lanes = match lanes_override.unwrap_or_else(lanes::native_lanes) {
+    // The CPU's widest lanes, but no more than the batch fills (4 sectors on 16 lanes would
+    // hash 12 lanes of nothing).
+    let best = lanes::native_lanes().min(b.next_power_of_two().max(4));
+    let lanes = match lanes_override.unwrap_or(best) {
         l @ (4 | 8 | 16) => l,
         _ => 4,
     };
@@ -217,17 +220,32 @@ type Args<'a, 'b> = (
     &'a dyn Progress,
 );
 
-/// Labels one lane-ordered layer, dispatching on the layout's lane count.
+/// Labels one lane-ordered layer on the layout's lane count, compiled for the widest vector
+/// extension the CPU has.
 fn label_layer_batch(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError> {
     #[cfg(target_arch = "x86_64")]
-    if layout.l == 16 && lanes::native_lanes() >= 16 {
-        // SAFETY: native_lanes detected AVX-512F and AVX-512VL at run time.
-        return unsafe { label_avx512(args, layout) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if layout.l == 8 && lanes::native_lanes() >= 8 {
-        // SAFETY: native_lanes detected AVX2 at run time.
-        return unsafe { label_avx2(args, layout) };
+    {
+        let native = lanes::native_lanes();
+        if native >= 16 {
+            // SAFETY: native_lanes detected AVX-512F and AVX-512VL at run time.
+            return unsafe {
+                match layout.l {
+                    16 => label_avx512::<16>(args, layout),
+                    8 => label_avx512::<8>(args, layout),
+                    _ => label_avx512::<4>(args, layout),
+                }
+            };
+        }
+        if native >= 8 {
+            // SAFETY: native_lanes detected AVX2 at run time.
+            return unsafe {
+                match layout.l {
+                    16 => label_avx2::<16>(args, layout),
+                    8 => label_avx2::<8>(args, layout),
+                    _ => label_avx2::<4>(args, layout),
+                }
+            };
+        }
     }
     match layout.l {
         16 => label_lanes::<16>(args, layout),
@@ -238,14 +256,14 @@ fn label_layer_batch(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl")]
-unsafe fn label_avx512(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError> {
-    label_lanes::<16>(args, layout)
+unsafe fn label_avx512<const L: usize>(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError> {
+    label_lanes::<L>(args, layout)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn label_avx2(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError> {
-    label_lanes::<8>(args, layout)
+unsafe fn label_avx2<const L: usize>(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError> {
+    label_lanes::<L>(args, layout)
 }
 
 /// L lanes of word `w` of group `g` at node `v`.
