@@ -163,21 +163,12 @@ pub fn commp(file: &Path, json: bool) -> Result<()> {
 
 pub fn seal(args: SealArgs) -> Result<()> {
     let proof_type = ProofType::for_size(args.sector_size)?;
-    let mut sources = Vec::new();
-    for (i, path) in args.files.iter().enumerate() {
-        let f = File::open(path)
-            .with_context(|| format!("cannot open piece {i} ({})", path.display()))?;
-        let len = f.metadata()?.len();
-        ensure!(
-            len > 0,
-            "piece {i} ({}) is empty: a piece needs at least one byte",
-            path.display()
-        );
-        sources.push(PieceSource {
-            reader: Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
-            len,
-        });
-    }
+    let sources = args
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, path)| open_piece(i, path))
+        .collect::<Result<Vec<_>>>()?;
     let config = SealConfig {
         proof_type,
         prover_id: args.prover_id,
@@ -192,20 +183,29 @@ pub fn seal(args: SealArgs) -> Result<()> {
     Ok(())
 }
 
+/// Piece `i` from the file at `path` (buffered; an empty file is refused).
+fn open_piece(i: usize, path: &Path) -> Result<PieceSource<'static>> {
+    let f =
+        File::open(path).with_context(|| format!("cannot open piece {i} ({})", path.display()))?;
+    let len = f.metadata()?.len();
+    ensure!(
+        len > 0,
+        "piece {i} ({}) is empty: a piece needs at least one byte",
+        path.display()
+    );
+    Ok(PieceSource {
+        reader: Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+        len,
+    })
+}
+
 /// `strata seal-batch`: one sector per file, labeled together.
 pub fn seal_batch(args: SealBatchArgs) -> Result<()> {
     let proof_type = ProofType::for_size(args.sector_size)?;
     let parent_cache_dir = args.parent_cache.unwrap_or_else(default_parent_cache);
     let mut items = Vec::new();
     for (i, path) in args.files.iter().enumerate() {
-        let f = File::open(path)
-            .with_context(|| format!("cannot open piece {i} ({})", path.display()))?;
-        let len = f.metadata()?.len();
-        ensure!(
-            len > 0,
-            "piece {i} ({}) is empty: a piece needs at least one byte",
-            path.display()
-        );
+        let piece = open_piece(i, path)?;
         let number = args
             .first_sector
             .checked_add(i as u64)
@@ -218,10 +218,7 @@ pub fn seal_batch(args: SealBatchArgs) -> Result<()> {
                 ticket: args.ticket,
                 parent_cache_dir: parent_cache_dir.clone(),
             },
-            pieces: vec![PieceSource {
-                reader: Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
-                len,
-            }],
+            pieces: vec![piece],
             out: args.out.join(number.to_string()),
         });
     }

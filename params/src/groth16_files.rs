@@ -269,17 +269,7 @@ impl ParamsStore {
     /// Maps an entry's file after checking its size and BLAKE3 digest.
     pub fn check_file(&self, entry: &ParamsEntry) -> Result<Mmap, ParamsError> {
         let path = self.dir.join(&entry.file);
-        let file = File::open(&path).map_err(|source| ParamsError::Io {
-            what: "opening",
-            path: path.clone(),
-            source,
-        })?;
-        // SAFETY: parameter files are written once (temp + rename) and never modified in place.
-        let map = unsafe { Mmap::map(&file) }.map_err(|source| ParamsError::Io {
-            what: "mapping",
-            path: path.clone(),
-            source,
-        })?;
+        let map = map_file(&path)?;
         if map.len() as u64 != entry.bytes {
             return Err(ParamsError::Corrupt {
                 path,
@@ -424,17 +414,7 @@ impl ParamsStore {
             }
             None => {
                 let path = self.dir.join(&entry.file);
-                let file = File::open(&path).map_err(|source| ParamsError::Io {
-                    what: "opening",
-                    path: path.clone(),
-                    source,
-                })?;
-                // SAFETY: parameter files are written once (temp + rename), never modified.
-                let map = unsafe { Mmap::map(&file) }.map_err(|source| ParamsError::Io {
-                    what: "mapping",
-                    path: path.clone(),
-                    source,
-                })?;
+                let map = map_file(&path)?;
                 let vk =
                     VerifyingKey::<Bls12>::read(&map[..]).map_err(|e| ParamsError::Corrupt {
                         path: path.clone(),
@@ -550,6 +530,21 @@ pub fn vk_digest(vk: &VerifyingKey<Bls12>) -> String {
     let mut bytes = Vec::new();
     vk.write(&mut bytes).expect("writing to memory");
     blake3::hash(&bytes).to_hex().to_string()
+}
+
+/// Maps a parameter file read-only.
+fn map_file(path: &Path) -> Result<Mmap, ParamsError> {
+    let file = File::open(path).map_err(|source| ParamsError::Io {
+        what: "opening",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // SAFETY: parameter files are written once (temp + rename) and never modified in place.
+    unsafe { Mmap::map(&file) }.map_err(|source| ParamsError::Io {
+        what: "mapping",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ParamsError> {
