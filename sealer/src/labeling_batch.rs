@@ -256,7 +256,10 @@ fn label_layer_batch(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl")]
-unsafe fn label_avx512<const L: usize>(args: Args<'_, '_>, layout: Layout) -> Result<(), SealError> {
+unsafe fn label_avx512<const L: usize>(
+    args: Args<'_, '_>,
+    layout: Layout,
+) -> Result<(), SealError> {
     label_lanes::<L>(args, layout)
 }
 
