@@ -117,6 +117,9 @@ fn store_with_a_misfiled_key(dir: &Path) -> ParamsStore {
         .clone();
     for e in &manifest.entries {
         std::fs::copy(src.dir().join(&e.file), dir.join(&e.file)).unwrap();
+        if let Some(vk) = &e.vk_file {
+            std::fs::copy(src.dir().join(vk), dir.join(vk)).unwrap();
+        }
     }
     misfiled.kind = ProofKind::Window;
     manifest.entries.push(misfiled);
