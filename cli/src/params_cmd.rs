@@ -98,10 +98,10 @@ fn human(d: std::time::Duration) -> String {
 /// itself reports no progress; the bar stops at 99% until it is done). `quiet`: no bar.
 pub fn ensure(store: &ParamsStore, pt: &ProofType, kinds: &[ProofKind], quiet: bool) -> Result<()> {
     for &kind in kinds {
-        if snark::load_kind(store, kind, pt).is_ok() {
+        let id = snark::kind_circuit_id(kind, pt)?;
+        if store.has(&id)? {
             continue;
         }
-        let id = snark::kind_circuit_id(kind, pt)?;
         let expected = expected_generation(id.constraints);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         println!(

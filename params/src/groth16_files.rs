@@ -239,6 +239,17 @@ impl ParamsStore {
         Self::file_name(id).replace(".params", ".vk")
     }
 
+    /// Whether the manifest lists parameters for `id` and their file is there with the recorded
+    /// size: a cheap presence check (the digest is checked when they are loaded).
+    pub fn has(&self, id: &CircuitId) -> Result<bool, ParamsError> {
+        Ok(self.manifest()?.entries.iter().any(|e| {
+            e.kind == id.kind
+                && e.sector_size == id.sector_size
+                && e.circuit_digest == id.digest
+                && fs::metadata(self.dir.join(&e.file)).is_ok_and(|m| m.len() == e.bytes)
+        }))
+    }
+
     /// Loads the parameters of `id`, checking the file's digest first.
     pub fn load(&self, id: &CircuitId) -> Result<LoadedParams, ParamsError> {
         let entry = self

@@ -250,3 +250,23 @@ fn a_manifest_without_key_files_reads_the_key_from_the_parameter_prefix_and_can_
     assert_eq!(store.manifest().unwrap().entries[0], entry);
     assert!(store.add_missing_vk_files().unwrap().is_empty());
 }
+
+#[test]
+fn has_is_a_presence_check_of_entry_and_file_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = ParamsStore::new(tmp.path());
+    let window = id(ProofKind::Window, "ab");
+    assert!(!store.has(&window).unwrap());
+    let entry = store
+        .load_or_generate(&window, || Ok(params(3)))
+        .unwrap()
+        .entry;
+    assert!(store.has(&window).unwrap());
+    assert!(!store.has(&id(ProofKind::Window, "cd")).unwrap());
+    assert!(!store.has(&id(ProofKind::Winning, "ab")).unwrap());
+    // A truncated file is not there (generation would then report it as corrupt).
+    let file = tmp.path().join(&entry.file);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 1]).unwrap();
+    assert!(!store.has(&window).unwrap());
+}
