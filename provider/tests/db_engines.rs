@@ -356,3 +356,44 @@ fn seal_batches_wait_for_pledges_never_for_deals_and_keep_one_proof_type() {
         assert_eq!(db.claim_seal_batch(a, now, dead).unwrap().len(), 1);
     }
 }
+
+#[test]
+fn concurrent_batch_claims_never_hand_a_sector_out_twice() {
+    use strata_provider::db::batch_claim::BatchPolicy;
+    let e = engines("batch_race");
+    for (engine, loc) in &e.locations {
+        let db = Arc::new(Db::open_location(loc).unwrap());
+        for s in 1..=30 {
+            db.ensure_task(kind::SEAL, s, "t", &seal_input(1, s % 3 == 0), None)
+                .unwrap();
+        }
+        let claimers = 8;
+        let barrier = Arc::new(Barrier::new(claimers));
+        let handles: Vec<_> = (0..claimers)
+            .map(|i| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                let me = machine(&db, &format!("m{i}"));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut got = Vec::new();
+                    loop {
+                        let b = db
+                            .claim_seal_batch(me, BatchPolicy { max: 4, wait_ms: 0 }, 60_000)
+                            .unwrap();
+                        if b.is_empty() {
+                            return got;
+                        }
+                        assert!(b.iter().all(|t| t.machine == Some(me)));
+                        got.extend(b.into_iter().map(|t| t.sector));
+                    }
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        all.sort();
+        assert_eq!(all, (1..=30).collect::<Vec<_>>(), "{engine}");
+    }
+}

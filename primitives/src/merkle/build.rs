@@ -1,9 +1,7 @@
 //! Streaming, parallel, chunked tree building.
 
-use super::{TreeHasher, TreeShape, CHUNK_LEAVES};
+use super::{TreeShape, CHUNK_LEAVES};
 use crate::node::{nodes_as_bytes, Node, NonCanonicalNode};
-use crate::poseidon::Poseidon;
-use rayon::prelude::*;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 #[cfg(unix)]
@@ -99,13 +97,14 @@ fn build_levels(
         for l in 0..chunk_levels {
             let arity = shape.arities[l];
             let n = cur_len / arity;
-            hash_level(shape.hasher, arity, &buf[..cur_len], &mut next[..n]).map_err(|source| {
-                TreeError::NonCanonical {
+            shape
+                .hasher
+                .hash_level(arity, &buf[..cur_len], &mut next[..n])
+                .map_err(|source| TreeError::NonCanonical {
                     level: l,
                     index: c * cur_len as u64,
                     source,
-                }
-            })?;
+                })?;
             sink(l + 1, c * n as u64, &next[..n])?;
             buf[..n].copy_from_slice(&next[..n]);
             cur_len = n;
@@ -116,42 +115,18 @@ fn build_levels(
     for l in chunk_levels..shape.height() {
         let arity = shape.arities[l];
         let mut up = vec![[0u8; 32]; cur.len() / arity];
-        hash_level(shape.hasher, arity, &cur, &mut up).map_err(|source| {
-            TreeError::NonCanonical {
+        shape
+            .hasher
+            .hash_level(arity, &cur, &mut up)
+            .map_err(|source| TreeError::NonCanonical {
                 level: l,
                 index: 0,
                 source,
-            }
-        })?;
+            })?;
         sink(l + 1, 0, &up)?;
         cur = up;
     }
     Ok(cur[0])
-}
-
-/// Parents per parallel task in a Poseidon level; a multiple of the widest batch (eight).
-const POSEIDON_PARENTS_PER_TASK: usize = 64;
-
-/// Hashes one level, `parents[i]` from `children[arity·i .. arity·(i+1)]`, in parallel: Poseidon
-/// levels through the batched node API ([`Poseidon::hash_node_groups`]), `hash_d` levels through
-/// [`TreeHasher::hash_level`].
-fn hash_level(
-    hasher: TreeHasher,
-    arity: usize,
-    children: &[Node],
-    parents: &mut [Node],
-) -> Result<(), NonCanonicalNode> {
-    match hasher {
-        TreeHasher::HashD => hasher.hash_level(arity, children, parents),
-        TreeHasher::Poseidon => {
-            assert_eq!(children.len(), arity * parents.len(), "level size mismatch");
-            let pos = Poseidon::for_arity(arity).expect("Poseidon tree arity is 2 or 8");
-            parents
-                .par_chunks_mut(POSEIDON_PARENTS_PER_TASK)
-                .zip(children.par_chunks(POSEIDON_PARENTS_PER_TASK * arity))
-                .try_for_each(|(p, c)| pos.hash_node_groups(c, p))
-        }
-    }
 }
 
 /// Computes only the root (nothing written): CommP, CommD of data held elsewhere.

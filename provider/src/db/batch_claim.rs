@@ -98,11 +98,15 @@ impl Db {
             }
             let mut claimed = Vec::with_capacity(batch.len());
             for task in batch {
-                t.exec(
+                // Only rows this transaction moved from pending are ours (never hand one out twice).
+                let moved = t.exec(
                     "UPDATE tasks SET state = 'running', machine = $1, claimed_at = $2,
                         attempts = attempts + 1 WHERE id = $3 AND state = 'pending'",
                     &[V::i(machine), V::i(now), V::i(task.id)],
                 )?;
+                if moved == 0 {
+                    continue;
+                }
                 let rows = t.query(
                     &format!("SELECT {TASK_COLS} FROM tasks WHERE id = $1"),
                     &[V::i(task.id)],
