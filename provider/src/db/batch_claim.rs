@@ -27,22 +27,15 @@ pub struct BatchPolicy {
 /// Candidates looked at per claim.
 const SCAN: i64 = 1024;
 
-fn is_cc(t: &Task) -> bool {
-    serde_json::from_str::<serde_json::Value>(&t.input)
-        .ok()
-        .and_then(|v| {
-            v.get("pieces")
-                .and_then(|p| p.as_array())
-                .map(|a| a.is_empty())
-        })
-        .unwrap_or(false)
-}
-
-fn proof_type(t: &Task) -> Option<u64> {
-    serde_json::from_str::<serde_json::Value>(&t.input)
-        .ok()?
-        .get("proof_type")?
-        .as_u64()
+/// What batching needs of a seal task's input, parsed once: (committed capacity?, proof type).
+fn shape(t: &Task) -> (bool, Option<u64>) {
+    let v = serde_json::from_str::<serde_json::Value>(&t.input).ok();
+    let cc = v
+        .as_ref()
+        .and_then(|v| v.get("pieces")?.as_array().map(|a| a.is_empty()))
+        .unwrap_or(false);
+    let pt = v.as_ref().and_then(|v| v.get("proof_type")?.as_u64());
+    (cc, pt)
 }
 
 impl Db {
@@ -78,26 +71,28 @@ impl Db {
                     V::i(SCAN),
                 ],
             )?;
-            let mut pending = rows.iter().map(task_row).collect::<Result<Vec<_>, _>>()?;
+            let mut pending = rows
+                .iter()
+                .map(|r| task_row(r).map(|t| (shape(&t), t)))
+                .collect::<Result<Vec<_>, _>>()?;
             // Deals first (stable: oldest first within each).
-            pending.sort_by_key(is_cc);
-            let Some(first) = pending.first() else {
+            pending.sort_by_key(|((cc, _), _)| *cc);
+            let Some(&((_, pt), _)) = pending.first() else {
                 return Ok(vec![]);
             };
-            let pt = proof_type(first);
-            let batch: Vec<Task> = pending
-                .iter()
-                .filter(|t| proof_type(t) == pt)
+            let batch: Vec<(bool, Task)> = pending
+                .into_iter()
+                .filter(|((_, p), _)| *p == pt)
                 .take(max)
-                .cloned()
+                .map(|((cc, _), t)| (cc, t))
                 .collect();
-            let oldest = batch.iter().map(|t| t.created_at).min().unwrap_or(now);
-            let only_cc = batch.iter().all(is_cc);
+            let oldest = batch.iter().map(|(_, t)| t.created_at).min().unwrap_or(now);
+            let only_cc = batch.iter().all(|(cc, _)| *cc);
             if batch.len() < max && only_cc && now - oldest < policy.wait_ms {
                 return Ok(vec![]);
             }
             let mut claimed = Vec::with_capacity(batch.len());
-            for task in batch {
+            for (_, task) in batch {
                 // Only rows this transaction moved from pending are ours (never hand one out twice).
                 let moved = t.exec(
                     "UPDATE tasks SET state = 'running', machine = $1, claimed_at = $2,
