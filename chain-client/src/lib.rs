@@ -14,6 +14,7 @@ pub mod keystore;
 pub mod message;
 pub mod permanent;
 pub mod rpc_client;
+pub mod stats;
 pub mod token;
 pub mod types;
 pub mod views;
