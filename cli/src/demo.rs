@@ -302,6 +302,7 @@ pub(crate) async fn start_provider(
         machine_name: None,
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
         seal_batch: Default::default(),
+        console_token: None,
     };
     config.save(home)?;
     let provider = Provider::open_with(

@@ -304,11 +304,21 @@ fn init(a: InitArgs) -> Result<()> {
             machine_name: None,
             dead_after_ms: strata_provider::config::default_dead_after_ms(),
             seal_batch: Default::default(),
+            console_token: Some(
+                strata_provider::config::new_console_token()
+                    .map_err(|e| anyhow!("no randomness for the console token: {e}"))?,
+            ),
         };
         config.save(&home)?;
         println!(
             "miner m{miner} created ({size} sectors, endpoint {endpoint}); config in {}",
             home.display()
+        );
+        println!(
+            "web console at http://{}/ once `strata miner run` starts; actions need the \
+             console_token in {}",
+            a.listen,
+            strata_provider::config::config_path(&home).display()
         );
         Ok(())
     })

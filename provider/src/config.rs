@@ -75,6 +75,19 @@ pub struct ProviderConfig {
     /// Sealing sectors together (DESIGN §10).
     #[serde(default)]
     pub seal_batch: SealBatchConfig,
+    /// The web console's operator token: pages at `/` are read-only for anyone who can reach
+    /// the listener; actions (pledging a sector) need this token, by signing in or as
+    /// `Authorization: Bearer`. Unset or empty: no action is possible from the web at all.
+    /// `strata miner init` writes a random one (the config file is then owner-only).
+    #[serde(default)]
+    pub console_token: Option<String>,
+}
+
+/// A fresh random console token (32 bytes, hex).
+pub fn new_console_token() -> Result<String, getrandom::Error> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b)?;
+    Ok(hex::encode(b))
 }
 
 /// `[seal_batch]`: how many sectors one machine seals together, and how long committed-capacity
@@ -205,11 +218,23 @@ impl ProviderConfig {
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(home)?;
             let tmp = home.join(".config.toml.tmp");
-            std::fs::write(
-                &tmp,
-                toml::to_string_pretty(self).expect("config serialises"),
+            let _ = std::fs::remove_file(&tmp);
+            // Owner-only: the file may hold the console token.
+            let mut f = {
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&tmp)?
+            };
+            std::io::Write::write_all(
+                &mut f,
+                toml::to_string_pretty(self)
+                    .expect("config serialises")
+                    .as_bytes(),
             )?;
-            std::fs::File::open(&tmp)?.sync_all()?;
+            f.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
         write().map_err(|source| ConfigError::Write {

@@ -61,6 +61,7 @@
 pub mod budget;
 pub mod cluster;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod leader;
 pub mod metrics;
@@ -495,8 +496,8 @@ impl Provider {
         self.chain.submit(msg).await
     }
 
-    /// Everything this daemon serves: the deal endpoint, metrics and status, and its storage
-    /// for the cluster's other machines.
+    /// Everything this daemon serves: the web console (`/`, `/api/…`), the deal endpoint,
+    /// metrics and status, and its storage for the cluster's other machines.
     pub fn app(self: &Arc<Self>) -> axum::Router {
         let served = storage::Served {
             secret: self.secret.clone(),
@@ -505,7 +506,9 @@ impl Provider {
             machine: self.machine,
             parent_cache: self.parent_cache(),
         };
-        server::router(self.clone()).merge(storage::router(served))
+        server::router(self.clone())
+            .merge(storage::router(served))
+            .merge(console::router(self.clone()))
     }
 
     /// Waits for every running job (tests and orderly shutdown).

@@ -126,7 +126,9 @@ impl Provider {
                     w.needed
                 );
                 tracing::warn!("{msg}");
-                let _ = self.db.log(head, "post_missed", &msg);
+                let _ = self
+                    .db
+                    .log_deadline(head, "post_missed", d.timing.index, None, &msg);
             }
             *w = Window {
                 open: d.timing.open,
@@ -190,7 +192,9 @@ impl Provider {
                     t.index, p.index
                 );
                 tracing::warn!("{msg}");
-                let _ = self.db.log(head, "post_not_submitted", &msg);
+                let _ =
+                    self.db
+                        .log_deadline(head, "post_not_submitted", t.index, Some(p.index), &msg);
                 if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
                     w.submitted.insert(p.index);
                 }
@@ -209,16 +213,20 @@ impl Provider {
                     Metrics::inc(&self.metrics.posts_submitted);
                     let msg = format!("deadline {} partition {}: {proven_count} sectors proven, skipped {skipped:?} (message {id})", t.index, p.index);
                     tracing::info!("{msg}");
-                    let _ = self.db.log(head, "post", &msg);
+                    let _ = self
+                        .db
+                        .log_deadline(head, "post", t.index, Some(p.index), &msg);
                     if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
                         w.submitted.insert(p.index);
                     }
                 }
                 Err(e) => {
                     tracing::error!(%e, deadline = t.index, "WindowPoSt refused");
-                    let _ = self.db.log(
+                    let _ = self.db.log_deadline(
                         head,
                         "post_refused",
+                        t.index,
+                        Some(p.index),
                         &format!("deadline {} partition {}: {e}", t.index, p.index),
                     );
                     self.sched.lock().expect("sched").ready.remove(&key);
@@ -289,15 +297,23 @@ impl Provider {
                                 "deadline {} sector {} skipped: {}",
                                 t.index, x.sector_number, x.reason
                             );
-                            let _ = self.db.log(head, "post_skipped", &msg);
+                            let _ = self.db.log_deadline(
+                                head,
+                                "post_skipped",
+                                t.index,
+                                Some(p.index),
+                                &msg,
+                            );
                         }
                     }
                     (Some(f.proofs[0].clone()), f.faulty_sectors())
                 }
                 Err(e) => {
-                    let _ = self.db.log(
+                    let _ = self.db.log_deadline(
                         head,
                         "post_skipped",
+                        t.index,
+                        Some(p.index),
                         &format!(
                             "deadline {} partition {}: nothing proven: {e}",
                             t.index, p.index

@@ -59,6 +59,16 @@ pub const MIGRATIONS: &[Migration] = &[
                 msg_id TEXT, error TEXT, machine TEXT NOT NULL, at BIGINT NOT NULL);
               CREATE TABLE cluster_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     },
+    Migration {
+        version: 3,
+        name: "console: the deadline and partition of proving log rows; indexes for paging",
+        sql: "ALTER TABLE log ADD COLUMN deadline BIGINT;
+              ALTER TABLE log ADD COLUMN part BIGINT;
+              CREATE INDEX log_kind_seq ON log (kind, seq);
+              CREATE INDEX log_deadline_seq ON log (deadline, seq);
+              CREATE INDEX log_deadline_kind ON log (deadline, kind);
+              CREATE INDEX sectors_step_number ON sectors (step, number)",
+    },
 ];
 
 /// The newest schema version this build knows.

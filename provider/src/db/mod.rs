@@ -42,6 +42,19 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in pipeline order.
+    pub const ALL: [Step; 9] = [
+        Step::Sealing,
+        Step::PreCommit,
+        Step::WaitSeed,
+        Step::Proving,
+        Step::ProveCommit,
+        Step::WaitActive,
+        Step::Active,
+        Step::Removed,
+        Step::Failed,
+    ];
+
     /// The name stored.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,7 +70,8 @@ impl Step {
         }
     }
 
-    fn parse(s: &str) -> Step {
+    /// The step stored as `s` (unknown names read as [`Step::Failed`]).
+    pub fn parse(s: &str) -> Step {
         match s {
             "sealing" => Step::Sealing,
             "precommit" => Step::PreCommit,
@@ -113,13 +127,35 @@ pub struct DealRow {
 /// A logged scheduler or pipeline decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogRow {
+    /// Its position in the log (increasing).
+    #[serde(default)]
+    pub seq: i64,
     /// Chain epoch.
     pub epoch: Epoch,
     /// What (`post`, `post_skipped`, `post_missed`, `fault_declared`, …).
     pub kind: String,
     /// Details.
     pub detail: String,
+    /// The deadline a proving decision concerns.
+    #[serde(default)]
+    pub deadline: Option<u64>,
+    /// The partition, where one is concerned.
+    #[serde(default)]
+    pub partition: Option<u64>,
 }
+
+fn log_row(r: &Row) -> Result<LogRow, DbError> {
+    Ok(LogRow {
+        seq: r.int(0)?,
+        epoch: r.int(1)?,
+        kind: r.text(2)?,
+        detail: r.text(3)?,
+        deadline: r.opt_int(4)?.map(|d| d as u64),
+        partition: r.opt_int(5)?.map(|d| d as u64),
+    })
+}
+
+const LOG_COLS: &str = "seq, epoch, kind, detail, deadline, part";
 
 /// The database.
 pub struct Db {
@@ -193,9 +229,13 @@ impl Db {
     }
 
     fn deal_rows(&self, filter: &str, args: &[V]) -> Result<Vec<DealRow>, DbError> {
+        self.deal_rows_ordered(&format!("{filter} ORDER BY id"), args)
+    }
+
+    fn deal_rows_ordered(&self, tail: &str, args: &[V]) -> Result<Vec<DealRow>, DbError> {
         self.engine
             .query(
-                &format!("SELECT id, proposal, raw_len, sector FROM deals {filter} ORDER BY id"),
+                &format!("SELECT id, proposal, raw_len, sector FROM deals {tail}"),
                 args,
             )?
             .iter()
@@ -305,25 +345,142 @@ impl Db {
         Ok(())
     }
 
+    /// Logs a proving decision about `deadline` (and `partition`, if one).
+    pub fn log_deadline(
+        &self,
+        epoch: Epoch,
+        kind: &str,
+        deadline: u64,
+        partition: Option<u64>,
+        detail: &str,
+    ) -> Result<(), DbError> {
+        self.engine.exec(
+            "INSERT INTO log (epoch, kind, detail, deadline, part) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                V::i(epoch),
+                V::t(kind),
+                V::t(detail),
+                V::i(deadline),
+                V::I(partition.map(|p| p as i64)),
+            ],
+        )?;
+        Ok(())
+    }
+
     /// The last `n` log rows, oldest first.
     pub fn recent_log(&self, n: usize) -> Result<Vec<LogRow>, DbError> {
-        let mut rows: Vec<LogRow> = self
-            .engine
-            .query(
-                "SELECT epoch, kind, detail FROM log ORDER BY seq DESC LIMIT $1",
-                &[V::i(n)],
-            )?
-            .iter()
-            .map(|r| {
-                Ok(LogRow {
-                    epoch: r.int(0)?,
-                    kind: r.text(1)?,
-                    detail: r.text(2)?,
-                })
-            })
-            .collect::<Result<_, DbError>>()?;
+        let mut rows = self.log_page(None, 0, n as u64)?;
         rows.reverse();
         Ok(rows)
+    }
+
+    /// Log rows newest first, of `kind` if given: `limit` rows after skipping `offset`.
+    pub fn log_page(
+        &self,
+        kind: Option<&str>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<LogRow>, DbError> {
+        let rows = match kind {
+            Some(k) => self.engine.query(
+                &format!(
+                    "SELECT {LOG_COLS} FROM log WHERE kind = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
+                ),
+                &[V::t(k), V::i(limit), V::i(offset)],
+            )?,
+            None => self.engine.query(
+                &format!("SELECT {LOG_COLS} FROM log ORDER BY seq DESC LIMIT $1 OFFSET $2"),
+                &[V::i(limit), V::i(offset)],
+            )?,
+        };
+        rows.iter().map(log_row).collect()
+    }
+
+    /// Log rows, of `kind` if given.
+    pub fn log_count(&self, kind: Option<&str>) -> Result<u64, DbError> {
+        let n = match kind {
+            Some(k) => self
+                .engine
+                .query_int("SELECT COUNT(*) FROM log WHERE kind = $1", &[V::t(k)])?,
+            None => self.engine.query_int("SELECT COUNT(*) FROM log", &[])?,
+        };
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Proving log rows per deadline and kind: (deadline, kind, rows).
+    pub fn deadline_counts(&self) -> Result<Vec<(u64, String, u64)>, DbError> {
+        self.engine
+            .query(
+                "SELECT deadline, kind, COUNT(*) FROM log WHERE deadline IS NOT NULL \
+                 GROUP BY deadline, kind",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.int(0)? as u64, r.text(1)?, r.int(2)?.max(0) as u64)))
+            .collect()
+    }
+
+    /// The latest `limit` proving log rows about `deadline`, newest first.
+    pub fn deadline_log(&self, deadline: u64, limit: u64) -> Result<Vec<LogRow>, DbError> {
+        self.engine
+            .query(
+                &format!(
+                    "SELECT {LOG_COLS} FROM log WHERE deadline = $1 ORDER BY seq DESC LIMIT $2"
+                ),
+                &[V::i(deadline), V::i(limit)],
+            )?
+            .iter()
+            .map(log_row)
+            .collect()
+    }
+
+    /// Sectors by number, at `step` if given: `limit` rows after skipping `offset`.
+    pub fn sector_page(
+        &self,
+        step: Option<Step>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<SectorRow>, DbError> {
+        let rows = match step {
+            Some(s) => self.engine.query(
+                &format!(
+                    "SELECT {SECTOR_COLS} FROM sectors WHERE step = $1 ORDER BY number \
+                     LIMIT $2 OFFSET $3"
+                ),
+                &[V::t(s.as_str()), V::i(limit), V::i(offset)],
+            )?,
+            None => self.engine.query(
+                &format!("SELECT {SECTOR_COLS} FROM sectors ORDER BY number LIMIT $1 OFFSET $2"),
+                &[V::i(limit), V::i(offset)],
+            )?,
+        };
+        rows.iter().map(sector_row).collect()
+    }
+
+    /// Sectors per pipeline step.
+    pub fn sector_counts(&self) -> Result<Vec<(Step, u64)>, DbError> {
+        self.engine
+            .query("SELECT step, COUNT(*) FROM sectors GROUP BY step", &[])?
+            .iter()
+            .map(|r| Ok((Step::parse(&r.text(0)?), r.int(1)?.max(0) as u64)))
+            .collect()
+    }
+
+    /// Deals by id: `limit` rows after skipping `offset`.
+    pub fn deal_page(&self, offset: u64, limit: u64) -> Result<Vec<DealRow>, DbError> {
+        self.deal_rows_ordered(
+            "ORDER BY id DESC LIMIT $1 OFFSET $2",
+            &[V::i(limit), V::i(offset)],
+        )
+    }
+
+    /// Deals taken in.
+    pub fn deal_count(&self) -> Result<u64, DbError> {
+        Ok(self
+            .engine
+            .query_int("SELECT COUNT(*) FROM deals", &[])?
+            .unwrap_or(0)
+            .max(0) as u64)
     }
 
     /// Records one measured duration of `op` (kept: the last [`TIMES_KEPT`] per op).

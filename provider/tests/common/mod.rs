@@ -128,6 +128,7 @@ pub fn config(
         machine_name: None,
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
         seal_batch: Default::default(),
+        console_token: None,
     }
 }
 
