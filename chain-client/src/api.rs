@@ -8,6 +8,7 @@ use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
 use crate::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
+use crate::stats::NetworkStats;
 use crate::types::{DealId, Epoch, MinerId, RandomnessTag};
 use crate::views::*;
 use strata_primitives::node::Node;
@@ -57,6 +58,8 @@ pub mod methods {
     pub const PERMANENT_PIECE: &str = "chain_permanent_piece";
     /// `{piece_size, replicas}` → [`crate::permanent::PermanentQuote`]
     pub const PERMANENT_QUOTE: &str = "chain_permanent_quote";
+    /// `{}` → [`crate::stats::NetworkStats`]
+    pub const STATS: &str = "chain_stats";
     /// `{epochs}` → [`super::Head`] (manual devnets only)
     pub const STEP: &str = "devnet_step";
 }
@@ -139,6 +142,10 @@ pub trait ChainApi: Send + Sync {
         piece_size: u64,
         replicas: u64,
     ) -> Result<PermanentQuote, ChainError>;
+    /// The network's economics: power and storage use now and per miner, supply, deal
+    /// payments, per-day minting/payments/burning, the latest beacon rounds and the endowment
+    /// (see [`crate::stats`]).
+    async fn stats(&self) -> Result<NetworkStats, ChainError>;
     /// Submits a signed message; returns its id once checked and accepted for the next epoch.
     async fn submit(&self, message: SignedMessage) -> Result<String, ChainError>;
     /// Applies `epochs` epochs now (devnets started in manual mode only).

@@ -7,6 +7,7 @@ use crate::error::{ChainError, ErrorKind};
 use crate::keys::Address;
 use crate::message::SignedMessage;
 use crate::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
+use crate::stats::NetworkStats;
 use crate::types::{DealId, Epoch, MinerId};
 use crate::views::*;
 use serde::de::DeserializeOwned;
@@ -176,6 +177,9 @@ impl ChainApi for RpcClient {
             json!({ "piece_size": piece_size, "replicas": replicas }),
         )
         .await
+    }
+    async fn stats(&self) -> Result<NetworkStats, ChainError> {
+        self.call(methods::STATS, json!({})).await
     }
     async fn submit(&self, message: SignedMessage) -> Result<String, ChainError> {
         self.call(methods::SUBMIT, json!({ "message": message }))

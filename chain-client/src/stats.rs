@@ -63,11 +63,9 @@ impl Snapshot {
 }
 
 fn ppm(part: u128, whole: u128) -> u64 {
-    if whole == 0 {
-        0
-    } else {
-        (part.saturating_mul(1_000_000) / whole) as u64
-    }
+    part.saturating_mul(1_000_000)
+        .checked_div(whole)
+        .map_or(0, |v| v.min(u64::MAX as u128) as u64)
 }
 
 /// One day of the network (a span of `epochs_per_day` epochs): the money that moved in it and

@@ -114,6 +114,7 @@ pub mod rewards;
 pub mod rpc;
 pub mod rules;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod verifier;
 

@@ -11,16 +11,18 @@ use crate::state::State;
 use crate::store::{Block, Included, Store};
 use crate::verifier::ProofVerifier;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use strata_chain_client::beacon::{BeaconEntry, BeaconInfo, BeaconSecretKey, BeaconSource, SCHEME};
 use strata_chain_client::permanent::{EndowmentInfo, PermanentPieceInfo, PermanentQuote};
+use strata_chain_client::stats::{BeaconRound, NetworkStats};
 use strata_chain_client::types::{DealId, Epoch, MinerId};
 use strata_chain_client::views::*;
-use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage};
+use strata_chain_client::{Address, ChainApi, ChainError, SignedMessage, Token};
 use strata_primitives::node::Node;
 
 struct Inner {
-    store: Store,
+    /// Shared so that `chain_stats` can read blocks without holding the chain's lock.
+    store: Arc<Store>,
     committed: State,
     pending: State,
     pending_msgs: Vec<Included>,
@@ -39,6 +41,9 @@ pub struct Chain {
     manual: bool,
     beacon: BeaconInfo,
     inner: Mutex<Inner>,
+    /// `chain_stats`'s per-day sums: built from the store at the first call, then brought up to
+    /// date at each call with the blocks committed since the previous one.
+    stats: Mutex<crate::stats::Accumulator>,
 }
 
 /// How to open a chain beyond its genesis.
@@ -174,8 +179,9 @@ impl Chain {
             verifier,
             manual: options.manual,
             beacon: info,
+            stats: Mutex::new(crate::stats::Accumulator::new()),
             inner: Mutex::new(Inner {
-                store,
+                store: Arc::new(store),
                 pending: committed.clone(),
                 committed,
                 pending_msgs: vec![],
@@ -291,6 +297,7 @@ impl Chain {
             beacons: &beacons,
         };
         exec::end_epoch(&mut state, &ctx, now)?;
+        let snapshot = crate::stats::snapshot(&state);
         let block = Block {
             epoch: now,
             beacon: entry,
@@ -298,6 +305,7 @@ impl Chain {
             messages: std::mem::take(&mut inner.pending_msgs),
             events: std::mem::take(&mut state.events),
             proofs: std::mem::take(&mut state.proofs),
+            stats: Some(snapshot),
         };
         if let Err(e) = inner.store.commit_epoch(&state, &block) {
             inner.pending_msgs = block.messages;
@@ -344,6 +352,49 @@ impl Chain {
     /// A copy of the committed state (for tests and tools).
     pub fn state(&self) -> State {
         self.lock().committed.clone()
+    }
+
+    /// The network's economics ([`crate::stats`]): the `now` figures from the committed state,
+    /// the days from the in-memory accumulator, brought up to date with the blocks committed
+    /// since the last call (all of them at the first call after opening).
+    pub fn network_stats(&self) -> Result<NetworkStats, ChainError> {
+        let c = &self.genesis.constants;
+        // One call at a time folds blocks; the chain itself stays unlocked while it does.
+        let mut acc = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        let (store, mut out) = {
+            let inner = self.lock();
+            let s = &inner.committed;
+            let miners = crate::stats::miner_stats(s);
+            let beacon = inner
+                .entries
+                .iter()
+                .enumerate()
+                .rev()
+                .take(NetworkStats::BEACON_ROUNDS)
+                .map(|(epoch, e)| BeaconRound {
+                    epoch: epoch as Epoch,
+                    round: e.round,
+                    randomness: hex::encode(e.randomness()),
+                })
+                .collect();
+            let out = NetworkStats {
+                network: self.genesis.network.clone(),
+                epochs_per_day: c.epochs_per_day,
+                now: crate::stats::snapshot_of(s.epoch, &miners),
+                miners,
+                supply: s.supply.clone(),
+                deal_payments_total: Token::ZERO,
+                epoch_reward: crate::economics::epoch_reward(c, s.epoch + 1),
+                days: vec![],
+                beacon,
+                endowment: Some(crate::permanent::info(s, &self.ctx(&[]))),
+            };
+            (inner.store.clone(), out)
+        };
+        acc.catch_up(&store, c.epochs_per_day, out.now.epoch)?;
+        out.days = acc.days();
+        out.deal_payments_total = acc.deal_payments_total();
+        Ok(out)
     }
 
     fn with_pending<T>(
@@ -699,6 +750,10 @@ impl ChainApi for Chain {
         self.with_pending(|s, _| {
             crate::permanent::quote(s, &self.ctx(&[]), s.epoch + 1, piece_size, replicas)
         })
+    }
+
+    async fn stats(&self) -> Result<NetworkStats, ChainError> {
+        self.network_stats()
     }
 
     async fn submit(&self, message: SignedMessage) -> Result<String, ChainError> {

@@ -108,6 +108,7 @@ pub async fn dispatch(chain: &Chain, method: &str, p: Value) -> Result<Value, Ch
         methods::PERMANENT_QUOTE => out(chain
             .permanent_quote(arg(&p, "piece_size")?, arg(&p, "replicas")?)
             .await),
+        methods::STATS => out(chain.stats().await),
         methods::SUBMIT => out(chain.submit(arg(&p, "message")?).await),
         methods::STEP => out(ChainApi::step(chain, arg(&p, "epochs")?).await),
         other => Err(ChainError::new(

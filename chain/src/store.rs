@@ -14,6 +14,7 @@ use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use strata_chain_client::beacon::{BeaconEntry, BeaconPublicKey, Signature};
+use strata_chain_client::stats::Snapshot;
 use strata_chain_client::types::Epoch;
 use strata_chain_client::views::{Event, ProofRecord};
 use strata_chain_client::{ChainError, SignedMessage};
@@ -51,6 +52,23 @@ pub struct Block {
     pub events: Vec<Event>,
     /// Accepted proofs.
     pub proofs: Vec<ProofRecord>,
+    /// The network after the epoch (power, committed and deal bytes) for `chain_stats`'s days;
+    /// not part of the state root. `None` in blocks written before blocks carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<Snapshot>,
+}
+
+/// What `chain_stats` reads of a block: its epoch, events and snapshot (the messages and proofs
+/// are skipped unparsed).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct BlockSummary {
+    /// Epoch.
+    pub epoch: Epoch,
+    /// Balance events.
+    pub events: Vec<Event>,
+    /// The network after the epoch, if the block recorded it.
+    #[serde(default)]
+    pub stats: Option<Snapshot>,
 }
 
 fn db_err(e: impl std::fmt::Display) -> ChainError {
@@ -263,6 +281,26 @@ impl Store {
             out.push(parse(v.value(), "block")?);
         }
         Ok(out)
+    }
+
+    /// Calls `f` with the summary of every block of epochs `from..=to`, in order, from one read
+    /// transaction (blocks are parsed one at a time, never all held at once).
+    pub fn for_each_summary(
+        &self,
+        from: Epoch,
+        to: Epoch,
+        mut f: impl FnMut(BlockSummary) -> Result<(), ChainError>,
+    ) -> Result<(), ChainError> {
+        if to < from || to < 0 {
+            return Ok(());
+        }
+        let tx = self.db.begin_read().map_err(db_err)?;
+        let t = tx.open_table(BLOCKS).map_err(db_err)?;
+        for r in t.range(from.max(0) as u64..=to as u64).map_err(db_err)? {
+            let (_, v) = r.map_err(db_err)?;
+            f(parse(v.value(), "block")?)?;
+        }
+        Ok(())
     }
 
     /// The epoch a message was applied in.

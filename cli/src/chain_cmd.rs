@@ -531,6 +531,45 @@ pub enum ChainCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The network's economics: power, how much of the committed storage holds client data,
+    /// where the tokens went (minted, paid for deals, burnt) per day, the top miners, the
+    /// latest beacon round and the permanent-storage endowment.
+    ///
+    /// Every figure is computed by the chain (`chain_stats`), from its committed state (the last
+    /// applied epoch) and its blocks' balance events:
+    ///
+    /// - raw power: bytes of active (proven and proving) sectors; faulty sectors have none.
+    ///
+    /// - quality-adjusted (QA) power: the same sectors with verified deal space counted 10× —
+    ///   what elections and pledges are proportional to.
+    ///
+    /// - committed storage: bytes of sectors committed and still proving (active, faulty or
+    ///   recovering).
+    ///
+    /// - holding client data: the share of committed storage filled by active deals' pieces
+    ///   (padded bytes); the rest is committed capacity (zeros). Holding verified data: the
+    ///   share filled by verified deals (paid with DataCap).
+    ///
+    /// - minted: new tokens paid as block rewards (25% at once, 75% vesting); burnt: tokens
+    ///   destroyed by fees and penalties (fault and termination fees, forfeited deposits,
+    ///   slashed deal collateral); supply = genesis + minted − burnt.
+    ///
+    /// - deal payments: tokens moved from clients' escrow to providers as deals are settled.
+    ///
+    /// - per day: a day is `epochs_per_day` epochs (60 on the devnet); the table shows the last
+    ///   7 (`--json` gives up to 90, with each day's power and storage at its last epoch).
+    ///
+    /// - beacon: the randomness of the latest epoch (a verifiable BLS signature of a round);
+    ///   every election, ticket and challenge of that epoch is drawn from it.
+    ///
+    /// - endowment: the permanent-storage pool and what it pays replica holders.
+    Stats {
+        #[command(flatten)]
+        conn: Conn,
+        /// Print JSON (the whole `chain_stats` answer).
+        #[arg(long)]
+        json: bool,
+    },
     /// Balance events (who, what, why, epoch).
     Events {
         /// Only events touching this address, key name or miner (m1000).
@@ -610,6 +649,10 @@ pub fn chain(cmd: ChainCommand) -> Result<()> {
                         .join("\n")
                 });
             }
+            ChainCommand::Stats { conn, json } => {
+                let st = conn.client()?.stats().await.map_err(e)?;
+                print(json, &st, show_stats);
+            }
             ChainCommand::Endowment { .. } => unreachable!("handled above"),
             ChainCommand::Events { who, since, limit, conn, json } => {
                 let who = match who {
@@ -631,4 +674,223 @@ pub fn chain(cmd: ChainCommand) -> Result<()> {
         }
         Ok(())
     })
+}
+
+/// Bytes in binary units (`2.0 KiB`).
+fn bytes(n: u128) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Tokens to 4 decimals, for tables (`12.3456 STR`, `<0.0001 STR`).
+fn short_tokens(t: Token) -> String {
+    let step = Token::whole(1).0 / 10_000;
+    let n = t.0 / step;
+    if n == 0 && t.0 > 0 {
+        return "<0.0001 STR".into();
+    }
+    format!("{}.{:04} STR", n / 10_000, n % 10_000)
+}
+
+/// Parts per million as a percentage (`12.50%`).
+fn percent(ppm: u64) -> String {
+    format!("{:.2}%", ppm as f64 / 10_000.0)
+}
+
+/// `strata chain stats` as text: a summary a class can read.
+fn show_stats(st: &strata_chain_client::stats::NetworkStats) -> String {
+    let now = &st.now;
+    let day = now.epoch / st.epochs_per_day.max(1);
+    let mut out = format!(
+        "{} at epoch {} (day {day}, {} epochs a day)\n",
+        st.network, now.epoch, st.epochs_per_day
+    );
+    out += "\nStorage and power\n";
+    out += &format!(
+        "  raw power              {:>12}  (active sectors × sector size)\n",
+        bytes(now.raw_power)
+    );
+    out += &format!(
+        "  quality-adjusted power {:>12}  (verified deal space counts 10×)\n",
+        bytes(now.qa_power)
+    );
+    out += &format!(
+        "  committed storage      {:>12}  (active and faulty sectors)\n",
+        bytes(now.committed_bytes)
+    );
+    out += &format!(
+        "  holding client data    {:>12}  ({} in active deals)\n",
+        percent(now.deal_share_ppm()),
+        bytes(now.deal_bytes)
+    );
+    out += &format!(
+        "  holding verified data  {:>12}  ({} in verified deals)\n",
+        percent(now.verified_share_ppm()),
+        bytes(now.verified_bytes)
+    );
+    let sup = &st.supply;
+    out += "\nTokens since genesis\n";
+    out += &format!("  minted (block rewards)   {}\n", sup.minted);
+    out += &format!("  burnt (fees, penalties)  {}\n", sup.burnt);
+    out += &format!("  paid for deals           {}\n", st.deal_payments_total);
+    out += &format!(
+        "  supply                   {} = genesis {} + minted − burnt\n",
+        sup.total(),
+        sup.genesis
+    );
+    out += &format!("  next block reward        {}\n", st.epoch_reward);
+    let last: Vec<_> = st.days.iter().rev().take(7).rev().collect();
+    out += &format!(
+        "\nLast {} days (to 4 decimals; client % = share of committed storage holding client data at the day's end)\n",
+        last.len()
+    );
+    if last.is_empty() {
+        out += "  no epoch applied yet\n";
+    } else {
+        out += &format!(
+            "  {:>5}  {:>13}  {:>18}  {:>18}  {:>18}  {:>8}\n",
+            "day", "epochs", "minted", "deal payments", "burnt", "client %"
+        );
+        for d in last {
+            out += &format!(
+                "  {:>5}  {:>13}  {:>18}  {:>18}  {:>18}  {:>8}\n",
+                d.day,
+                format!("{}..{}", d.first_epoch, d.last_epoch),
+                short_tokens(d.minted),
+                short_tokens(d.deal_payments),
+                short_tokens(d.burnt),
+                percent(d.end.deal_share_ppm())
+            );
+        }
+    }
+    let mut miners: Vec<_> = st.miners.iter().collect();
+    miners.sort_by(|a, b| (b.qa_power, b.raw_power, a.id).cmp(&(a.qa_power, a.raw_power, b.id)));
+    out += &format!("\nTop miners by power ({} in all)\n", miners.len());
+    if miners.is_empty() {
+        out += "  no miners yet\n";
+    } else {
+        out += &format!(
+            "  {:<8} {:>11} {:>11} {:>8} {:>8} {:>11} {:>11} {:>10}\n",
+            "miner", "raw", "QA", "active", "faulty", "client data", "verified", "blocks won"
+        );
+        for m in miners.iter().take(10) {
+            out += &format!(
+                "  {:<8} {:>11} {:>11} {:>8} {:>8} {:>11} {:>11} {:>10}\n",
+                format!("m{}", m.id),
+                bytes(m.raw_power),
+                bytes(m.qa_power),
+                m.active_sectors,
+                m.faulty_sectors,
+                bytes(m.deal_bytes as u128),
+                bytes(m.verified_bytes as u128),
+                m.blocks_won
+            );
+        }
+    }
+    if let Some(b) = st.beacon.first() {
+        out += &format!(
+            "\nBeacon: epoch {} used round {}, randomness {}\n",
+            b.epoch, b.round, b.randomness
+        );
+    }
+    if let Some(en) = &st.endowment {
+        out += &format!(
+            "\nPermanent-storage endowment: pool {}, paid out {}, {} pieces ({}), {} replicas held, owes {} per proving period\n",
+            en.pool,
+            en.paid_out,
+            en.pieces,
+            bytes(en.weave_bytes as u128),
+            en.replicas_held,
+            en.owed_per_period
+        );
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_chain_client::stats::{BeaconRound, DayStats, MinerStats, NetworkStats, Snapshot};
+    use strata_chain_client::views::Supply;
+
+    #[test]
+    fn stats_text_names_every_figure() {
+        let snap = Snapshot {
+            epoch: 130,
+            raw_power: 4096,
+            qa_power: 4096 + 9 * 1024,
+            committed_bytes: 6144,
+            deal_bytes: 1024,
+            verified_bytes: 1024,
+        };
+        let miner = |id, raw: u128| MinerStats {
+            id,
+            sector_size: 2048,
+            raw_power: raw,
+            qa_power: raw,
+            active_sectors: (raw / 2048) as u64,
+            faulty_sectors: 1,
+            deal_bytes: 1024,
+            verified_bytes: 0,
+            blocks_won: 3,
+        };
+        let st = NetworkStats {
+            network: "strata-devnet".into(),
+            epochs_per_day: 60,
+            now: snap.clone(),
+            miners: vec![miner(1000, 2048), miner(1001, 8192)],
+            supply: Supply {
+                genesis: Token::whole(1_000_000),
+                minted: Token::whole(250),
+                burnt: Token(Token::whole(1).0 / 3),
+            },
+            deal_payments_total: Token::whole(2),
+            epoch_reward: Token::whole(99),
+            days: (0..9)
+                .map(|d| DayStats {
+                    day: d,
+                    first_epoch: d * 60,
+                    last_epoch: d * 60 + 59,
+                    minted: Token::whole(d as u128 * 10),
+                    burnt: Token(1),
+                    end: snap.clone(),
+                    ..DayStats::default()
+                })
+                .collect(),
+            beacon: vec![BeaconRound {
+                epoch: 130,
+                round: 131,
+                randomness: "ab".repeat(32),
+            }],
+            endowment: None,
+        };
+        let text = show_stats(&st);
+        println!("{text}");
+        for want in [
+            "strata-devnet at epoch 130 (day 2",
+            "raw power                   4.0 KiB",
+            "committed storage           6.0 KiB",
+            "holding client data          16.67%",
+            "minted (block rewards)   250 STR",
+            "Last 7 days",
+            "80.0000 STR",
+            "<0.0001 STR",
+            "m1001",
+            "round 131",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from\n{text}");
+        }
+        assert!(!text.contains(" 10.0000 STR"), "only the last 7 days");
+        assert!(text.find("m1001").unwrap() < text.find("m1000 ").unwrap());
+    }
 }
