@@ -62,7 +62,8 @@ impl Snapshot {
     }
 }
 
-fn ppm(part: u128, whole: u128) -> u64 {
+/// `part / whole` in parts per million (0 when `whole` is 0).
+pub fn ppm(part: u128, whole: u128) -> u64 {
     part.saturating_mul(1_000_000)
         .checked_div(whole)
         .map_or(0, |v| v.min(u64::MAX as u128) as u64)

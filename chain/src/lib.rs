@@ -102,6 +102,7 @@
 
 pub mod beacon;
 pub mod config;
+pub mod dashboard;
 pub mod economics;
 pub mod exec;
 pub mod funds;

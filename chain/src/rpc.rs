@@ -5,7 +5,7 @@
 
 use crate::node::Chain;
 use axum::extract::State as AxState;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
@@ -13,9 +13,17 @@ use std::sync::Arc;
 use strata_chain_client::api::methods;
 use strata_chain_client::{ChainApi, ChainError, ErrorKind};
 
-/// The router serving `chain` at `/`.
+/// The router serving `chain`: JSON-RPC at `POST /`, the network dashboard at `GET /` with its
+/// figures at `GET /api/stats` ([`crate::dashboard`]).
 pub fn router(chain: Arc<Chain>) -> Router {
-    Router::new().route("/", post(handle)).with_state(chain)
+    Router::new()
+        .route("/", post(handle).get(crate::dashboard::page))
+        .route("/api/stats", get(crate::dashboard::api))
+        .with_state(chain)
+        .merge(strata_web::assets::router())
+        .layer(axum::middleware::from_fn(
+            strata_web::assets::security_headers,
+        ))
 }
 
 /// Serves `chain` on `listener` until the task is dropped.

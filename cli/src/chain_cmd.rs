@@ -191,7 +191,7 @@ async fn run(args: RunArgs) -> Result<()> {
         .with_context(|| format!("binding JSON-RPC to {}", args.rpc))?;
     let head = chain.head_now();
     println!(
-        "devnet {} at epoch {} — JSON-RPC on http://{} — state in {} — {}",
+        "devnet {} at epoch {} — JSON-RPC and the network dashboard on http://{} — state in {} — {}",
         head.network,
         head.epoch,
         listener.local_addr()?,

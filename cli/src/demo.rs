@@ -360,7 +360,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
         checks: vec![],
         log_seen: 0,
     };
-    d.say(&format!("devnet up: proving period {} epochs, {} deadlines of {}; miner m{miner} created, its deal endpoint {url}", c.proving_period, c.deadlines, c.deadline_window));
+    d.say(&format!("devnet up: proving period {} epochs, {} deadlines of {}; miner m{miner} created, its deal endpoint and read-only web console {url}/", c.proving_period, c.deadlines, c.deadline_window));
     d.collateral().await?;
 
     // The client's deal.

@@ -21,20 +21,31 @@ pub enum Kind {
     Bars,
 }
 
-const W: f64 = 720.0;
-const H: f64 = 240.0;
+const W: f64 = 960.0;
+const H: f64 = 250.0;
 const LEFT: f64 = 86.0;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 34.0;
 
-/// The smallest "round" number (1, 2 or 5 × 10^k) at or above `max / 4`, so four gridlines cover
-/// the data.
-fn tick_step(max: f64) -> f64 {
+/// How gridlines are spaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// 1, 2 or 5 × 10^k (tokens, percentages).
+    Decimal,
+    /// Powers of two (bytes).
+    Binary,
+}
+
+/// The smallest round step at or above `max / 4`, so four gridlines cover the data.
+fn tick_step(max: f64, scale: Scale) -> f64 {
     if max <= 0.0 || !max.is_finite() {
         return 1.0;
     }
     let raw = max / 4.0;
+    if scale == Scale::Binary {
+        return 2f64.powf(raw.log2().ceil()).max(1.0);
+    }
     let mag = 10f64.powf(raw.log10().floor());
     for m in [1.0, 2.0, 5.0, 10.0] {
         if m * mag >= raw {
@@ -49,6 +60,7 @@ fn tick_step(max: f64) -> f64 {
 pub fn chart(
     title: &str,
     kind: Kind,
+    scale: Scale,
     x: &[String],
     series: &[Series],
     fmt: &dyn Fn(f64) -> String,
@@ -75,7 +87,7 @@ pub fn chart(
         );
         return s;
     }
-    let step = tick_step(max);
+    let step = tick_step(max, scale);
     let top = (max / step).ceil().max(1.0) * step;
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let y = |v: f64| TOP + ph - clean(v) / top * ph;
@@ -130,7 +142,7 @@ pub fn chart(
             }
             Kind::Bars => {
                 let bw = (slot * 0.8) / series.len() as f64;
-                for i in 0..n {
+                for (i, label) in x.iter().enumerate() {
                     let v = *ser.values.get(i).unwrap_or(&0.0);
                     let x0 = LEFT + slot * i as f64 + slot * 0.1 + bw * k as f64;
                     let y0 = y(v);
@@ -139,7 +151,7 @@ pub fn chart(
                         "<rect class=\"bar {class}\" x=\"{x0:.1}\" y=\"{y0:.1}\" width=\"{bw:.1}\" \
                          height=\"{:.1}\"><title>{}: {}</title></rect>",
                         TOP + ph - y0,
-                        esc(&x[i]),
+                        esc(label),
                         esc(&fmt(clean(v)))
                     );
                 }
@@ -160,10 +172,12 @@ mod tests {
 
     #[test]
     fn ticks_are_round() {
-        assert_eq!(tick_step(100.0), 50.0);
-        assert_eq!(tick_step(4.0), 1.0);
-        assert_eq!(tick_step(0.0), 1.0);
-        assert_eq!(tick_step(f64::NAN), 1.0);
+        assert_eq!(tick_step(100.0, Scale::Decimal), 50.0);
+        assert_eq!(tick_step(4.0, Scale::Decimal), 1.0);
+        assert_eq!(tick_step(0.0, Scale::Decimal), 1.0);
+        assert_eq!(tick_step(f64::NAN, Scale::Binary), 1.0);
+        assert_eq!(tick_step(2048.0, Scale::Binary), 512.0);
+        assert_eq!(tick_step(3000.0, Scale::Binary), 1024.0);
     }
 
     #[test]
@@ -179,12 +193,17 @@ mod tests {
                 values: vec![0.0, f64::NAN],
             },
         ];
-        let line = chart("T", Kind::Line, &x, &s, &|v| format!("{v}"));
+        let line = chart("T", Kind::Line, Scale::Decimal, &x, &s, &|v| format!("{v}"));
         assert_eq!(line.matches("<polyline").count(), 2);
         assert!(line.contains("d&lt;1&gt;") && line.contains("burnt &amp; fees"));
-        let bars = chart("T", Kind::Bars, &x, &s, &|v| format!("{v}"));
+        let bars = chart("T", Kind::Bars, Scale::Decimal, &x, &s, &|v| format!("{v}"));
         assert_eq!(bars.matches("<rect").count(), 4);
         assert!(!bars.contains("NaN"));
-        assert!(chart("T", Kind::Line, &[], &s, &|v| format!("{v}")).contains("no data yet"));
+        assert!(
+            chart("T", Kind::Line, Scale::Decimal, &[], &s, &|v| format!(
+                "{v}"
+            ))
+            .contains("no data yet")
+        );
     }
 }
