@@ -479,6 +479,15 @@ fn stats_with_100k_events_cold_and_warm() {
         "stats() with {events} events on chain: cold {cold_time:.1?}, warm {warm_time:.1?}, \
          after one more epoch {next_time:.1?}"
     );
+    // The dashboard page on top of warm stats: the HTML and its three SVG charts.
+    let t = Instant::now();
+    let page = strata_chain::dashboard::render(&next);
+    eprintln!(
+        "dashboard page: rendered in {:.1?} ({} bytes), so GET / takes warm stats + that",
+        t.elapsed(),
+        page.len()
+    );
+    assert!(page.contains("data-key=\"/supply/burnt\"") && page.matches("<svg").count() == 3);
     check_against_views(&net, &next);
     assert_eq!(
         next.supply.burnt,
