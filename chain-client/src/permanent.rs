@@ -493,15 +493,24 @@ pub async fn miner_summary(
             ..Default::default()
         })
         .await?;
-    for e in events {
-        if e.to != crate::views::Pot::MinerEscrow(miner) {
-            continue;
-        }
-        if e.why.starts_with("endowment_payout") {
-            out.endowment_income = Token(out.endowment_income.0 + e.amount.0);
-        } else if e.why.starts_with("permanent_upfront_paid") {
-            out.upfront_income = Token(out.upfront_income.0 + e.amount.0);
+    out.add_income(miner, &events);
+    Ok(out)
+}
+
+impl MinerPermanent {
+    /// Adds what `events` paid `miner` for permanent storage (upfront shares and endowment
+    /// payouts) to the income totals; events of other miners or purposes are ignored, so a
+    /// caller may fold the event stream in pieces.
+    pub fn add_income(&mut self, miner: MinerId, events: &[crate::views::Event]) {
+        for e in events {
+            if e.to != crate::views::Pot::MinerEscrow(miner) {
+                continue;
+            }
+            if e.why.starts_with("endowment_payout") {
+                self.endowment_income = Token(self.endowment_income.0 + e.amount.0);
+            } else if e.why.starts_with("permanent_upfront_paid") {
+                self.upfront_income = Token(self.upfront_income.0 + e.amount.0);
+            }
         }
     }
-    Ok(out)
 }

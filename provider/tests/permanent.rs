@@ -307,6 +307,19 @@ async fn replicas_paid_terminated_repaired_and_recalled() {
         !metrics.contains("strata_permanent_income_tokens{kind=\"endowment\"} 0\n"),
         "{metrics}"
     );
+    // Its console's overview says the same as the chain's summary (folded incrementally: read
+    // it twice, the second time only the blocks since the first).
+    for _ in 0..2 {
+        let o: serde_json::Value = reqwest::get(format!("{}/api/overview", w.nodes[2].url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let s = miner_summary(w.chain.as_ref(), 1002).await.unwrap();
+        assert_eq!(o["permanent"], serde_json::to_value(&s).unwrap(), "{o}");
+        w.epoch().await;
+    }
 
     // One more period: the survivors keep being paid, the terminated holder is paid nothing.
     let (a, b) = (w.income(1001), w.income(1002));

@@ -76,6 +76,8 @@ pub struct Overview {
     pub blocks_won: u64,
     /// Block rewards minted to this miner so far.
     pub rewards_won: Token,
+    /// Permanent storage: replicas held and claimed, bytes, income.
+    pub permanent: strata_chain_client::permanent::MinerPermanent,
     /// The next deadlines with sectors, soonest first.
     pub next_deadlines: Vec<NextDeadline>,
     /// Proving-time budgets.
@@ -254,11 +256,13 @@ fn chain_err(e: impl std::fmt::Display) -> Fail {
     format!("chain: {e}")
 }
 
-/// The rewards minted to one miner, folded in incrementally from the chain's events.
+/// What one miner has earned (block rewards, permanent-storage income), folded in from the
+/// chain's events incrementally: each call reads only the blocks since the last.
 #[derive(Default)]
 pub struct RewardTally {
     next_epoch: Epoch,
     total: u128,
+    permanent: strata_chain_client::permanent::MinerPermanent,
 }
 
 /// Sectors per step, every step listed.
@@ -281,7 +285,7 @@ pub async fn overview(
 ) -> Result<Overview, Fail> {
     let head = p.chain.head().await.map_err(chain_err)?.epoch;
     let m = p.chain.miner(p.miner()).await.map_err(chain_err)?;
-    let rewards_won = {
+    let (rewards_won, permanent) = {
         let mut t = tally.lock().await;
         if t.next_epoch <= head {
             let events = p
@@ -293,15 +297,32 @@ pub async fn overview(
                 })
                 .await
                 .map_err(chain_err)?;
+            let events: Vec<_> = events.into_iter().filter(|e| e.epoch <= head).collect();
             t.total += events
                 .iter()
-                .filter(|e| e.epoch <= head && e.from == Pot::Mint)
+                .filter(|e| e.from == Pot::Mint)
                 .map(|e| e.amount.0)
                 .sum::<u128>();
+            t.permanent.add_income(p.miner(), &events);
             t.next_epoch = head + 1;
         }
-        Token(t.total)
+        (Token(t.total), t.permanent.clone())
     };
+    let mut permanent = permanent;
+    for piece in p.chain.permanent_pieces().await.map_err(chain_err)? {
+        for r in piece.replicas.iter().filter(|r| r.miner == Some(p.miner())) {
+            match r.status {
+                strata_chain_client::permanent::ReplicaStatus::Held => {
+                    permanent.replicas_held += 1;
+                    permanent.bytes_held += piece.piece_size;
+                }
+                strata_chain_client::permanent::ReplicaStatus::Claimed => {
+                    permanent.replicas_claimed += 1
+                }
+                strata_chain_client::permanent::ReplicaStatus::Open => {}
+            }
+        }
+    }
     let mut next: Vec<NextDeadline> = p
         .chain
         .deadlines(p.miner())
@@ -333,6 +354,7 @@ pub async fn overview(
         pipeline: step_counts(p)?,
         blocks_won: m.blocks_won,
         rewards_won,
+        permanent,
         next_deadlines: next,
         budgets: p
             .budgets()

@@ -158,6 +158,30 @@ pub fn overview(o: &Overview, v: &Value, csrf: Option<&str>, notice: Option<&str
         ),
         fig(v, "Blocks won", "/blocks_won", &o.blocks_won.to_string()),
         fig(v, "Rewards won", "/rewards_won", &tokens(o.rewards_won.0)),
+        fig(
+            v,
+            "Permanent replicas held",
+            "/permanent/replicas_held",
+            &o.permanent.replicas_held.to_string(),
+        ),
+        fig(
+            v,
+            "Permanent data held",
+            "/permanent/bytes_held",
+            &bytes(o.permanent.bytes_held as u128),
+        ),
+        fig(
+            v,
+            "Upfront permanent income",
+            "/permanent/upfront_income",
+            &tokens(o.permanent.upfront_income.0),
+        ),
+        fig(
+            v,
+            "Endowment payouts",
+            "/permanent/endowment_income",
+            &tokens(o.permanent.endowment_income.0),
+        ),
     ]);
     let pipeline: Vec<Vec<String>> = o
         .pipeline
