@@ -9,35 +9,19 @@ use crate::node::Chain;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use strata_chain_client::stats::{ppm, NetworkStats};
 use strata_chain_client::ChainApi;
 use strata_web::chart::{chart, Kind, Scale, Series};
 use strata_web::format::{bytes, percent_ppm, tokens};
-use strata_web::html::{cards, esc, figure, keyed, section, table, Page, Site};
+use strata_web::html::{cards, esc, figure, figure_at, keyed_at, section, table, Page, Site};
 
 /// The dashboard's navigation.
 pub const SITE: Site = Site {
     name: "Strata network",
     nav: &[("/", "Dashboard"), ("/api/stats", "JSON")],
 };
-
-fn raw(v: &Value, key: &str) -> String {
-    match v.pointer(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(x) => x.to_string(),
-        None => String::new(),
-    }
-}
-
-fn fig(v: &Value, label: &str, key: &str, shown: &str) -> String {
-    figure(label, key, &raw(v, key), shown)
-}
-
-fn kv(v: &Value, key: &str, shown: &str) -> String {
-    keyed(key, &raw(v, key), shown)
-}
 
 const ATTO: f64 = 1e18;
 
@@ -47,22 +31,22 @@ pub fn render(s: &NetworkStats) -> String {
     let v = &v;
     let n = &s.now;
     let mut figs = vec![
-        fig(v, "Epoch", "/now/epoch", &n.epoch.to_string()),
+        figure_at(v, "Epoch", "/now/epoch", &n.epoch.to_string()),
         figure("Miners", "", "", &s.miners.len().to_string()),
-        fig(v, "Raw power", "/now/raw_power", &bytes(n.raw_power)),
-        fig(
+        figure_at(v, "Raw power", "/now/raw_power", &bytes(n.raw_power)),
+        figure_at(
             v,
             "Quality-adjusted power",
             "/now/qa_power",
             &bytes(n.qa_power),
         ),
-        fig(
+        figure_at(
             v,
             "Committed storage",
             "/now/committed_bytes",
             &bytes(n.committed_bytes),
         ),
-        fig(
+        figure_at(
             v,
             "Client data in it",
             "/now/deal_bytes",
@@ -74,7 +58,7 @@ pub fn render(s: &NetworkStats) -> String {
             "",
             &percent_ppm(n.deal_share_ppm()),
         ),
-        fig(
+        figure_at(
             v,
             "Verified client data",
             "/now/verified_bytes",
@@ -86,25 +70,25 @@ pub fn render(s: &NetworkStats) -> String {
             "",
             &percent_ppm(n.verified_share_ppm()),
         ),
-        fig(
+        figure_at(
             v,
             "Minted (block rewards)",
             "/supply/minted",
             &tokens(s.supply.minted.0),
         ),
-        fig(
+        figure_at(
             v,
             "Deal payments",
             "/deal_payments_total",
             &tokens(s.deal_payments_total.0),
         ),
-        fig(
+        figure_at(
             v,
             "Burnt (fees, penalties)",
             "/supply/burnt",
             &tokens(s.supply.burnt.0),
         ),
-        fig(
+        figure_at(
             v,
             "Block reward now",
             "/epoch_reward",
@@ -112,7 +96,7 @@ pub fn render(s: &NetworkStats) -> String {
         ),
     ];
     if let Some(e) = &s.endowment {
-        figs.push(fig(
+        figs.push(figure_at(
             v,
             "Endowment pool",
             "/endowment/pool",
@@ -219,25 +203,25 @@ pub fn render(s: &NetworkStats) -> String {
             vec![
                 format!("m{}", m.id),
                 bytes(m.sector_size as u128),
-                kv(v, &format!("/miners/{i}/raw_power"), &bytes(m.raw_power)),
-                kv(v, &format!("/miners/{i}/qa_power"), &bytes(m.qa_power)),
-                kv(
+                keyed_at(v, &format!("/miners/{i}/raw_power"), &bytes(m.raw_power)),
+                keyed_at(v, &format!("/miners/{i}/qa_power"), &bytes(m.qa_power)),
+                keyed_at(
                     v,
                     &format!("/miners/{i}/active_sectors"),
                     &m.active_sectors.to_string(),
                 ),
-                kv(
+                keyed_at(
                     v,
                     &format!("/miners/{i}/faulty_sectors"),
                     &m.faulty_sectors.to_string(),
                 ),
-                kv(
+                keyed_at(
                     v,
                     &format!("/miners/{i}/deal_bytes"),
                     &bytes(m.deal_bytes as u128),
                 ),
                 percent_ppm(ppm(m.deal_bytes as u128, committed)),
-                kv(
+                keyed_at(
                     v,
                     &format!("/miners/{i}/blocks_won"),
                     &m.blocks_won.to_string(),
@@ -254,13 +238,13 @@ pub fn render(s: &NetworkStats) -> String {
         .map(|(i, d)| {
             vec![
                 format!("{} ({}–{})", d.day, d.first_epoch, d.last_epoch),
-                kv(v, &format!("/days/{i}/minted"), &tokens(d.minted.0)),
-                kv(
+                keyed_at(v, &format!("/days/{i}/minted"), &tokens(d.minted.0)),
+                keyed_at(
                     v,
                     &format!("/days/{i}/deal_payments"),
                     &tokens(d.deal_payments.0),
                 ),
-                kv(v, &format!("/days/{i}/burnt"), &tokens(d.burnt.0)),
+                keyed_at(v, &format!("/days/{i}/burnt"), &tokens(d.burnt.0)),
                 tokens(d.endowment_payouts.0),
                 percent_ppm(d.end.deal_share_ppm()),
             ]
@@ -273,7 +257,7 @@ pub fn render(s: &NetworkStats) -> String {
         .map(|(i, b)| {
             vec![
                 b.epoch.to_string(),
-                kv(v, &format!("/beacon/{i}/round"), &b.round.to_string()),
+                keyed_at(v, &format!("/beacon/{i}/round"), &b.round.to_string()),
                 format!("<code>{}</code>", esc(&b.randomness)),
             ]
         })
@@ -282,22 +266,22 @@ pub fn render(s: &NetworkStats) -> String {
         Some(e) => section(
             "Permanent storage endowment",
             &cards(&[
-                fig(v, "Pool", "/endowment/pool", &tokens(e.pool.0)),
-                fig(v, "Paid out", "/endowment/paid_out", &tokens(e.paid_out.0)),
-                fig(v, "Pieces", "/endowment/pieces", &e.pieces.to_string()),
-                fig(
+                figure_at(v, "Pool", "/endowment/pool", &tokens(e.pool.0)),
+                figure_at(v, "Paid out", "/endowment/paid_out", &tokens(e.paid_out.0)),
+                figure_at(v, "Pieces", "/endowment/pieces", &e.pieces.to_string()),
+                figure_at(
                     v,
                     "Weave",
                     "/endowment/weave_bytes",
                     &bytes(e.weave_bytes as u128),
                 ),
-                fig(
+                figure_at(
                     v,
                     "Replicas held",
                     "/endowment/replicas_held",
                     &e.replicas_held.to_string(),
                 ),
-                fig(
+                figure_at(
                     v,
                     "Price multiplier",
                     "/endowment/multiplier",

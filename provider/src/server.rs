@@ -327,17 +327,7 @@ async fn retrieve(State(p): State<Arc<Provider>>, AxPath(id): AxPath<u64>) -> Re
 async fn metrics(State(p): State<Arc<Provider>>) -> String {
     let mut g: Vec<(String, String, f64)> = Vec::new();
     if let Ok(sectors) = p.db.sectors() {
-        for step in [
-            Step::Sealing,
-            Step::PreCommit,
-            Step::WaitSeed,
-            Step::Proving,
-            Step::ProveCommit,
-            Step::WaitActive,
-            Step::Active,
-            Step::Removed,
-            Step::Failed,
-        ] {
+        for step in Step::ALL {
             let n = sectors.iter().filter(|s| s.step == step).count();
             g.push((
                 "strata_sectors".into(),

@@ -92,6 +92,26 @@ pub fn figure(label: &str, key: &str, value: &str, shown: &str) -> String {
     )
 }
 
+/// The text of the value at JSON pointer `key` in `v` as `data-value` carries it: strings
+/// unquoted, everything else as JSON; empty if absent.
+pub fn raw_at(v: &serde_json::Value, key: &str) -> String {
+    match v.pointer(key) {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(x) => x.to_string(),
+        None => String::new(),
+    }
+}
+
+/// A [`figure`] whose raw value is read from the page's API value `v` at `key`.
+pub fn figure_at(v: &serde_json::Value, label: &str, key: &str, shown: &str) -> String {
+    figure(label, key, &raw_at(v, key), shown)
+}
+
+/// [`keyed`] text whose raw value is read from the page's API value `v` at `key`.
+pub fn keyed_at(v: &serde_json::Value, key: &str, shown: &str) -> String {
+    keyed(key, &raw_at(v, key), shown)
+}
+
 /// Inline text carrying the JSON pointer `key` and its raw `value` (see [`figure`]).
 pub fn keyed(key: &str, value: &str, shown: &str) -> String {
     format!(

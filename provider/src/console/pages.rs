@@ -6,7 +6,7 @@ use super::data::{Deadlines, Deals, Log, Overview, Proofs, Sectors};
 use crate::db::Step;
 use serde_json::Value;
 use strata_web::format::{bytes, tokens};
-use strata_web::html::{badge, cards, esc, figure, keyed, link, section, table, Page, Site};
+use strata_web::html::{badge, cards, esc, figure_at, keyed_at, link, section, table, Page, Site};
 
 /// The console's navigation.
 pub const SITE: Site = Site {
@@ -25,23 +25,7 @@ pub const SITE: Site = Site {
 pub const REFRESH_SECS: u32 = 4;
 
 /// The raw text of the value at `key` in `v` (strings unquoted), as `data-value` carries it.
-pub fn raw(v: &Value, key: &str) -> String {
-    match v.pointer(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(x) => x.to_string(),
-        None => String::new(),
-    }
-}
-
-fn fig(v: &Value, label: &str, key: &str, shown: &str) -> String {
-    figure(label, key, &raw(v, key), shown)
-}
-
-fn kv(v: &Value, key: &str, shown: &str) -> String {
-    keyed(key, &raw(v, key), shown)
-}
-
-fn step_badge(s: Step) -> String {
+pub fn step_badge(s: Step) -> String {
     let class = match s {
         Step::Active => "ok",
         Step::Failed => "bad",
@@ -104,79 +88,79 @@ pub fn overview(o: &Overview, v: &Value, csrf: Option<&str>, notice: Option<&str
         format!("{} owed", tokens(b.fee_debt.0))
     };
     let figures = cards(&[
-        fig(v, "Head epoch", "/head", &o.head.to_string()),
-        fig(
+        figure_at(v, "Head epoch", "/head", &o.head.to_string()),
+        figure_at(
             v,
             "Available",
             "/balances/available",
             &tokens(b.available.0),
         ),
-        fig(
+        figure_at(
             v,
             "Pre-commit deposits",
             "/balances/precommit_deposits",
             &tokens(b.precommit_deposits.0),
         ),
-        fig(
+        figure_at(
             v,
             "Locked pledge",
             "/balances/locked_pledge",
             &tokens(b.locked_pledge.0),
         ),
-        fig(
+        figure_at(
             v,
             "Deal collateral",
             "/balances/escrow_locked",
             &tokens(b.escrow_locked.0),
         ),
-        fig(
+        figure_at(
             v,
             "Collateral at stake",
             "/collateral",
             &tokens(o.collateral.0),
         ),
-        fig(
+        figure_at(
             v,
             "Vesting rewards",
             "/balances/vesting",
             &tokens(b.vesting.0),
         ),
-        fig(v, "Fee debt", "/balances/fee_debt", &fee_debt),
-        fig(v, "Raw power", "/raw_power", &bytes(o.raw_power)),
-        fig(v, "Quality-adjusted power", "/qa_power", &bytes(o.qa_power)),
-        fig(
+        figure_at(v, "Fee debt", "/balances/fee_debt", &fee_debt),
+        figure_at(v, "Raw power", "/raw_power", &bytes(o.raw_power)),
+        figure_at(v, "Quality-adjusted power", "/qa_power", &bytes(o.qa_power)),
+        figure_at(
             v,
             "Active sectors",
             "/chain_sectors/active",
             &o.chain_sectors.active.to_string(),
         ),
-        fig(
+        figure_at(
             v,
             "Faulty sectors",
             "/chain_sectors/faulty",
             &o.chain_sectors.faulty.to_string(),
         ),
-        fig(v, "Blocks won", "/blocks_won", &o.blocks_won.to_string()),
-        fig(v, "Rewards won", "/rewards_won", &tokens(o.rewards_won.0)),
-        fig(
+        figure_at(v, "Blocks won", "/blocks_won", &o.blocks_won.to_string()),
+        figure_at(v, "Rewards won", "/rewards_won", &tokens(o.rewards_won.0)),
+        figure_at(
             v,
             "Permanent replicas held",
             "/permanent/replicas_held",
             &o.permanent.replicas_held.to_string(),
         ),
-        fig(
+        figure_at(
             v,
             "Permanent data held",
             "/permanent/bytes_held",
             &bytes(o.permanent.bytes_held as u128),
         ),
-        fig(
+        figure_at(
             v,
             "Upfront permanent income",
             "/permanent/upfront_income",
             &tokens(o.permanent.upfront_income.0),
         ),
-        fig(
+        figure_at(
             v,
             "Endowment payouts",
             "/permanent/endowment_income",
@@ -193,7 +177,7 @@ pub fn overview(o: &Overview, v: &Value, csrf: Option<&str>, notice: Option<&str
                     &format!("/sectors?step={}", s.step.as_str()),
                     s.step.as_str(),
                 ),
-                kv(v, &format!("/pipeline/{i}/count"), &s.count.to_string()),
+                keyed_at(v, &format!("/pipeline/{i}/count"), &s.count.to_string()),
             ]
         })
         .collect();
@@ -204,9 +188,9 @@ pub fn overview(o: &Overview, v: &Value, csrf: Option<&str>, notice: Option<&str
         .map(|(i, d)| {
             vec![
                 d.index.to_string(),
-                kv(v, &format!("/next_deadlines/{i}/open"), &d.open.to_string()),
+                keyed_at(v, &format!("/next_deadlines/{i}/open"), &d.open.to_string()),
                 d.close.to_string(),
-                kv(
+                keyed_at(
                     v,
                     &format!("/next_deadlines/{i}/sectors"),
                     &d.sectors.to_string(),
@@ -271,7 +255,7 @@ pub fn sectors(s: &Sectors, v: &Value) -> String {
                 &format!("/sectors?step={}", c.step.as_str()),
                 c.step.as_str()
             ),
-            kv(v, &format!("/counts/{i}/count"), &c.count.to_string())
+            keyed_at(v, &format!("/counts/{i}/count"), &c.count.to_string())
         ));
     }
     let rows: Vec<Vec<String>> = s
@@ -304,7 +288,7 @@ pub fn sectors(s: &Sectors, v: &Value) -> String {
                 None => String::new(),
             };
             vec![
-                kv(v, &format!("/sectors/{i}/number"), &x.number.to_string()),
+                keyed_at(v, &format!("/sectors/{i}/number"), &x.number.to_string()),
                 step_badge(x.step),
                 esc(&x
                     .deals
@@ -370,13 +354,13 @@ pub fn deadlines(d: &Deadlines, v: &Value) -> String {
             if x.current { " (open now)" } else { "" },
             x.open,
             x.close,
-            kv(v, &format!("/deadlines/{i}/sectors"), &x.sectors.to_string()),
-            kv(v, &format!("/deadlines/{i}/faulty"), &x.faulty.to_string()),
+            keyed_at(v, &format!("/deadlines/{i}/sectors"), &x.sectors.to_string()),
+            keyed_at(v, &format!("/deadlines/{i}/faulty"), &x.faulty.to_string()),
             x.proven,
             x.partitions,
-            kv(v, &format!("/deadlines/{i}/posts"), &x.posts.to_string()),
-            kv(v, &format!("/deadlines/{i}/skipped"), &x.skipped.to_string()),
-            kv(v, &format!("/deadlines/{i}/missed"), &x.missed.to_string()),
+            keyed_at(v, &format!("/deadlines/{i}/posts"), &x.posts.to_string()),
+            keyed_at(v, &format!("/deadlines/{i}/skipped"), &x.skipped.to_string()),
+            keyed_at(v, &format!("/deadlines/{i}/missed"), &x.missed.to_string()),
         ));
     }
     let recent: Vec<Vec<String>> = d
@@ -416,7 +400,7 @@ pub fn deals(d: &Deals, v: &Value) -> String {
         .enumerate()
         .map(|(i, x)| {
             vec![
-                kv(v, &format!("/deals/{i}/id"), &x.id.to_string()),
+                keyed_at(v, &format!("/deals/{i}/id"), &x.id.to_string()),
                 format!("<code>{}</code>", esc(&x.client)),
                 format!(
                     "<code>{}…</code> {}",
@@ -430,7 +414,7 @@ pub fn deals(d: &Deals, v: &Value) -> String {
                     Some(s) => esc(&format!("{s:?}").to_lowercase()),
                     None => "unknown to chain".into(),
                 } + if x.verified { " · verified" } else { "" },
-                kv(v, &format!("/deals/{i}/paid"), &tokens(x.paid.0)),
+                keyed_at(v, &format!("/deals/{i}/paid"), &tokens(x.paid.0)),
             ]
         })
         .collect();
@@ -455,7 +439,7 @@ pub fn deals(d: &Deals, v: &Value) -> String {
                 ],
                 &rows
             ),
-            kv(v, "/paid_on_page", &tokens(d.paid_on_page.0))
+            keyed_at(v, "/paid_on_page", &tokens(d.paid_on_page.0))
         ),
     )
 }
@@ -468,7 +452,7 @@ pub fn proofs(p: &Proofs, v: &Value) -> String {
         .enumerate()
         .map(|(i, x)| {
             vec![
-                kv(v, &format!("/proofs/{i}/epoch"), &x.epoch.to_string()),
+                keyed_at(v, &format!("/proofs/{i}/epoch"), &x.epoch.to_string()),
                 esc(&x.what),
                 link(&x.download, "proof file"),
             ]
@@ -508,7 +492,7 @@ pub fn log(l: &Log, v: &Value) -> String {
         .enumerate()
         .map(|(i, r)| {
             vec![
-                kv(v, &format!("/rows/{i}/epoch"), &r.epoch.to_string()),
+                keyed_at(v, &format!("/rows/{i}/epoch"), &r.epoch.to_string()),
                 esc(&r.kind),
                 match (r.deadline, r.partition) {
                     (Some(d), Some(p)) => format!("{d} / {p}"),
