@@ -75,6 +75,12 @@ mod srs;
 pub mod transcript;
 mod verify;
 
+#[cfg(test)]
+mod tests;
+// Lets the unit tests share the integration tests' fixtures, which name the crate.
+#[cfg(test)]
+extern crate self as strata_aggregate;
+
 pub use error::AggregateError;
 pub use proof::{proof_size, AggregateProof, PROOF_VERSION};
 pub use prove::{aggregate, pad_to_power_of_two};

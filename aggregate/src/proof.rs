@@ -90,7 +90,7 @@ impl AggregateProof {
     }
 
     /// The G_T elements in format order.
-    fn gt_elements(&self) -> Vec<Gt> {
+    pub(crate) fn gt_elements(&self) -> Vec<Gt> {
         let mut out = vec![
             self.com_ab[0],
             self.com_ab[1],
@@ -108,7 +108,7 @@ impl AggregateProof {
     }
 
     /// The G1 points in format order.
-    fn g1_elements(&self) -> Vec<G1Affine> {
+    pub(crate) fn g1_elements(&self) -> Vec<G1Affine> {
         let mut out = vec![self.z_c];
         for r in &self.rounds {
             out.extend([r.z_c_l, r.z_c_r]);
@@ -119,7 +119,7 @@ impl AggregateProof {
     }
 
     /// The G2 points in format order.
-    fn g2_elements(&self) -> Vec<G2Affine> {
+    pub(crate) fn g2_elements(&self) -> Vec<G2Affine> {
         let f = &self.fin;
         vec![f.b, f.v1, f.v2, self.openings.v1, self.openings.v2]
     }
@@ -195,7 +195,12 @@ impl AggregateProof {
     }
 
     /// Rebuilds a proof from its elements in format order (lengths already checked).
-    fn assemble(n: usize, gts: &[Gt], g1s: &[G1Affine], g2s: &[G2Affine]) -> AggregateProof {
+    pub(crate) fn assemble(
+        n: usize,
+        gts: &[Gt],
+        g1s: &[G1Affine],
+        g2s: &[G2Affine],
+    ) -> AggregateProof {
         let log_n = n.trailing_zeros() as usize;
         let rounds = (0..log_n)
             .map(|j| {
