@@ -37,6 +37,7 @@
 //! - **Fast satisfaction checking** ([`circuit::check`]) evaluates constraints as they are enforced
 //!   and stores none, so the 1.47 M-constraint 2 KiB PoRep circuit checks in about a second.
 
+pub mod aggregate_file;
 pub mod challenges;
 pub mod circuit;
 pub mod error;

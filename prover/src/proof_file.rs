@@ -97,6 +97,9 @@ pub enum VerifyError {
     /// The verifying key named is not the one for this kind and size.
     #[error("verifying key {0} is not the key of this proof's circuit")]
     WrongKey(String),
+    /// An aggregate proof does not verify for its statements.
+    #[error("aggregate proof does not verify: {0}")]
+    Aggregate(String),
     /// A partition's proof does not verify.
     #[error("partition {partition}: {reason}")]
     Invalid {
