@@ -151,6 +151,32 @@ pub(crate) fn miller_loops_of(pairs: &[(G1Affine, G2Affine)]) -> MillerLoopResul
     miller_loops(&[(&g1, &g2)])
 }
 
+/// For each G1 vector `g1s[k]`, the product of the Miller loops of its pairs with `g2`: the
+/// same as `miller_loops(&[(g1s[k], g2)])` for each k, but each G2 point's line functions are
+/// computed once and shared by all the vectors.
+pub(crate) fn miller_loops_shared(g1s: &[&[G1Affine]], g2: &[G2Affine]) -> Vec<MillerLoopResult> {
+    debug_assert!(g1s.iter().all(|p| p.len() == g2.len()));
+    let identity = || vec![MillerLoopResult::default(); g1s.len()];
+    g2.par_chunks(PAIRS_PER_TASK)
+        .enumerate()
+        .map(|(chunk, q)| {
+            let prepared: Vec<G2Prepared> = q.iter().map(|q| G2Prepared::from(*q)).collect();
+            let start = chunk * PAIRS_PER_TASK;
+            g1s.iter()
+                .map(|p| {
+                    let pairs: Vec<(&G1Affine, &G2Prepared)> = p[start..start + q.len()]
+                        .iter()
+                        .zip(prepared.iter())
+                        .collect();
+                    Bls12::multi_miller_loop(&pairs)
+                })
+                .collect::<Vec<_>>()
+        })
+        .reduce(identity, |a, b| {
+            a.iter().zip(&b).map(|(a, b)| a + b).collect()
+        })
+}
+
 /// Σ scalars_i · points_i (G1), by Pippenger's method.
 pub(crate) fn msm_g1(points: &[G1Affine], scalars: &[Scalar]) -> G1Projective {
     debug_assert_eq!(points.len(), scalars.len());

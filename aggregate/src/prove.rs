@@ -7,8 +7,10 @@ use crate::proof::{self, AggregateProof, FinalValues, GipaRound, Openings};
 use crate::srs::ProverKey;
 use crate::transcript::Transcript;
 use crate::AggregateError;
+use blstrs::MillerLoopResult;
 use ff013::Field;
 use group013::Curve;
+use pairing023::MillerLoopResult as _;
 use rayon::prelude::*;
 
 /// Aggregates `proofs` (Groth16 proofs of one circuit) into one [`AggregateProof`].
@@ -50,8 +52,7 @@ pub fn aggregate(
 
     let (v1, v2) = (&pk.g2_a[..], &pk.g2_b[..]);
     let (w1, w2) = (&pk.g1_a[n..], &pk.g1_b[n..]);
-    let com_ab = commit_ab([v1, v2], [w1, w2], &a, &b);
-    let com_c = commit_c([v1, v2], &c);
+    let (com_ab, com_c) = commit([v1, v2], [w1, w2], &a, &b, &c);
 
     let mut t = Transcript::new(transcript_context);
     let r = proof::absorb_commitments(&mut t, &pk.vk, n, &com_ab, &com_c);
@@ -153,22 +154,59 @@ pub fn pad_to_power_of_two(
     Ok(target)
 }
 
-/// (T, U) = (e(A, v1)·e(w1, B), e(A, v2)·e(w2, B)): the pairing commitment to (A, B).
-fn commit_ab(v: [&[G2Affine]; 2], w: [&[G1Affine]; 2], a: &[G1Affine], b: &[G2Affine]) -> [Gt; 2] {
-    let (t, u) = rayon::join(
-        || curve::pairing_product(&[(a, v[0]), (w[0], b)]),
-        || curve::pairing_product(&[(a, v[1]), (w[1], b)]),
-    );
-    [t, u]
+/// The Miller loops behind a pairing commitment: (A, C) against v1 and against v2, and each
+/// vector of `with_b` against B, computed together so that every G2 point is prepared once.
+struct Loops {
+    a_v1: MillerLoopResult,
+    c_v1: MillerLoopResult,
+    a_v2: MillerLoopResult,
+    c_v2: MillerLoopResult,
+    with_b: Vec<MillerLoopResult>,
 }
 
-/// (e(C, v1), e(C, v2)): the pairing commitment to C.
-fn commit_c(v: [&[G2Affine]; 2], c: &[G1Affine]) -> [Gt; 2] {
-    let (t, u) = rayon::join(
-        || curve::pairing_product(&[(c, v[0])]),
-        || curve::pairing_product(&[(c, v[1])]),
+fn loops(
+    a: &[G1Affine],
+    c: &[G1Affine],
+    v: [&[G2Affine]; 2],
+    with_b: &[&[G1Affine]],
+    b: &[G2Affine],
+) -> Loops {
+    let (v1, (v2, with_b)) = rayon::join(
+        || curve::miller_loops_shared(&[a, c], v[0]),
+        || {
+            rayon::join(
+                || curve::miller_loops_shared(&[a, c], v[1]),
+                || curve::miller_loops_shared(with_b, b),
+            )
+        },
     );
-    [t, u]
+    Loops {
+        a_v1: v1[0],
+        c_v1: v1[1],
+        a_v2: v2[0],
+        c_v2: v2[1],
+        with_b,
+    }
+}
+
+/// Final exponentiations, in parallel.
+fn finalize<const K: usize>(loops: [MillerLoopResult; K]) -> [Gt; K] {
+    let gts: Vec<Gt> = loops.par_iter().map(|m| m.final_exponentiation()).collect();
+    std::array::from_fn(|i| gts[i])
+}
+
+/// The pairing commitments to (A, B) under (v, w) and to C under v:
+/// ([e(A, v1)·e(w1, B), e(A, v2)·e(w2, B)], [e(C, v1), e(C, v2)]).
+fn commit(
+    v: [&[G2Affine]; 2],
+    w: [&[G1Affine]; 2],
+    a: &[G1Affine],
+    b: &[G2Affine],
+    c: &[G1Affine],
+) -> ([Gt; 2], [Gt; 2]) {
+    let l = loops(a, c, v, &w, b);
+    let [t, u, tc, uc] = finalize([l.a_v1 + l.with_b[0], l.a_v2 + l.with_b[1], l.c_v1, l.c_v2]);
+    ([t, u], [tc, uc])
 }
 
 /// The vectors and keys GIPA folds, all of one length.
@@ -219,33 +257,32 @@ fn cross_terms(s: &Folding) -> GipaRound {
     let (v2_l, v2_r) = s.v2.split_at(m);
     let (w1_l, w1_r) = s.w1.split_at(m);
     let (w2_l, w2_r) = s.w2.split_at(m);
-    type Terms<'a> = Vec<(&'a [G1Affine], &'a [G2Affine])>;
-    let products: [Terms; 10] = [
-        vec![(a_r, v1_l), (w1_r, b_l)],
-        vec![(a_r, v2_l), (w2_r, b_l)],
-        vec![(a_l, v1_r), (w1_l, b_r)],
-        vec![(a_l, v2_r), (w2_l, b_r)],
-        vec![(a_r, b_l)],
-        vec![(a_l, b_r)],
-        vec![(c_r, v1_l)],
-        vec![(c_r, v2_l)],
-        vec![(c_l, v1_r)],
-        vec![(c_l, v2_r)],
-    ];
-    let (gts, (z_c_l, z_c_r)) = rayon::join(
+    // The cross terms pair the right halves of A, C, w with the left halves of v, B (and the
+    // other way round): the same layout as a commitment, plus e(A, B) for Z.
+    let (l, (r, (z_c_l, z_c_r))) = rayon::join(
+        || loops(a_r, c_r, [v1_l, v2_l], &[w1_r, w2_r, a_r], b_l),
         || {
-            products
-                .par_iter()
-                .map(|terms| curve::pairing_product(terms))
-                .collect::<Vec<Gt>>()
-        },
-        || {
-            (
-                curve::msm_g1(c_r, r_l).to_affine(),
-                curve::msm_g1(c_l, r_r).to_affine(),
+            rayon::join(
+                || loops(a_l, c_l, [v1_r, v2_r], &[w1_l, w2_l, a_l], b_r),
+                || {
+                    let msm = |c, r| curve::msm_g1(c, r).to_affine();
+                    (msm(c_r, r_l), msm(c_l, r_r))
+                },
             )
         },
     );
+    let gts = finalize([
+        l.a_v1 + l.with_b[0],
+        l.a_v2 + l.with_b[1],
+        r.a_v1 + r.with_b[0],
+        r.a_v2 + r.with_b[1],
+        l.with_b[2],
+        r.with_b[2],
+        l.c_v1,
+        l.c_v2,
+        r.c_v1,
+        r.c_v2,
+    ]);
     GipaRound {
         ab_l: [gts[0], gts[1]],
         ab_r: [gts[2], gts[3]],
