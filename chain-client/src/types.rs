@@ -161,6 +161,39 @@ pub enum EscrowHolder {
     Miner(MinerId),
 }
 
+/// One sector of a pre-commit: `PreCommit`'s fields without the miner. A `PreCommit` and each
+/// entry of a `PreCommitSectorBatch` are checked and applied by the same rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreCommitEntry {
+    /// Sector number, unique per miner.
+    pub sector_number: u64,
+    /// The replica commitment.
+    #[serde(with = "serde_hex::node")]
+    pub comm_r: Node,
+    /// The data commitment; must equal the CommD of the deals' pieces.
+    #[serde(with = "serde_hex::node")]
+    pub comm_d: Node,
+    /// Epoch the sealing ticket was drawn at.
+    pub ticket_epoch: Epoch,
+    /// Epoch the sector expires.
+    pub expiration: Epoch,
+    /// Deals stored in the sector, in layout order.
+    #[serde(default)]
+    pub deals: Vec<DealId>,
+}
+
+/// The WindowPoSt of one partition, as `SubmitWindowPost` carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionPost {
+    /// The partition index within the deadline.
+    pub partition: u64,
+    /// Sectors the miner cannot prove (they become faulty).
+    #[serde(default)]
+    pub skipped: Vec<u64>,
+    /// The proof, hex.
+    pub proof: Option<String>,
+}
+
 /// Every state-changing call, as carried in a signed message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "method", content = "params", rename_all = "snake_case")]
@@ -238,6 +271,59 @@ pub enum Method {
         skipped: Vec<u64>,
         /// The proof, hex; absent only if every sector is skipped.
         proof: Option<String>,
+    },
+    /// Pre-commits several sealed sectors at once (Filecoin's `PreCommitSectorBatch2`): 1 to
+    /// `max_precommit_batch` entries with distinct sector numbers, each checked as a
+    /// `PreCommit` is, the sum of their deposits available; any bad entry refuses the whole
+    /// message.
+    PreCommitSectorBatch {
+        /// The miner.
+        miner: MinerId,
+        /// The sectors.
+        sectors: Vec<PreCommitEntry>,
+    },
+    /// Proves several pre-committed sectors with one aggregate of their seal proofs (Filecoin's
+    /// `ProveCommitAggregate`, SnarkPack): 1 to `max_aggregate_sectors` distinct sectors, listed
+    /// in ascending order — the order of the proofs inside the aggregate — each in its prove
+    /// window; each is then activated as `ProveCommit` activates it. All or nothing.
+    ProveCommitAggregate {
+        /// The miner.
+        miner: MinerId,
+        /// The sectors, ascending.
+        sector_numbers: Vec<u64>,
+        /// The aggregate proof, hex.
+        aggregate: String,
+    },
+    /// Asks for a new worker key (owner only). It takes over `worker_key_change_delay` epochs
+    /// later, by `ConfirmChangeWorkerAddress` or at the first deadline close from then on;
+    /// until then the current worker still signs.
+    ChangeWorkerAddress {
+        /// The miner.
+        miner: MinerId,
+        /// The new worker.
+        new_worker: Address,
+    },
+    /// Puts the pending worker in place once its effective epoch is reached (owner only).
+    ConfirmChangeWorkerAddress {
+        /// The miner.
+        miner: MinerId,
+    },
+    /// Extends the expiration of active sectors (power and pledge unchanged). All or nothing.
+    ExtendSectorExpiration {
+        /// The miner.
+        miner: MinerId,
+        /// (sector number, new expiration epoch), each sector once.
+        extensions: Vec<(u64, Epoch)>,
+    },
+    /// WindowPoSt for several partitions of the open deadline (1 to `posted_partitions_max`,
+    /// each once), each checked as `SubmitWindowPost` checks one. All or nothing.
+    SubmitWindowPostBatch {
+        /// The miner.
+        miner: MinerId,
+        /// The deadline index (must be the open one).
+        deadline: u64,
+        /// The partitions' posts.
+        partitions: Vec<PartitionPost>,
     },
     /// WinningPoSt for an epoch the miner was drawn to win.
     SubmitWinningPost {

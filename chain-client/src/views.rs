@@ -80,12 +80,58 @@ pub struct Constants {
     /// Permanent storage: the endowment's prices and shares, the recall chunk.
     #[serde(default)]
     pub permanent: crate::permanent::PermanentConstants,
+    /// The most sectors one `PreCommitSectorBatch` may pre-commit (Filecoin's
+    /// `PRE_COMMIT_SECTOR_BATCH_MAX_SIZE`, 256, before FIP-0100 left it to gas).
+    #[serde(default = "default_max_precommit_batch")]
+    pub max_precommit_batch: u64,
+    /// The most sectors one `ProveCommitAggregate` may prove (Filecoin's
+    /// `MAX_AGGREGATED_SECTORS`, 819: SnarkPack over up to 1024 proofs of 10 partitions).
+    #[serde(default = "default_max_aggregate_sectors")]
+    pub max_aggregate_sectors: u64,
+    /// The most partitions one `SubmitWindowPostBatch` may prove (Filecoin's
+    /// `POSTED_PARTITIONS_MAX`, 3).
+    #[serde(default = "default_posted_partitions_max")]
+    pub posted_partitions_max: u64,
+    /// Epochs between a `ChangeWorkerAddress` and the new worker taking over (Filecoin's
+    /// `WORKER_KEY_CHANGE_DELAY` = chain finality, 900 epochs = 5/16 of a day; the presets scale
+    /// it with the day). 0 — what a genesis written before this constant existed reads as —
+    /// means that default for the genesis's day: see [`Constants::key_change_delay`].
+    #[serde(default)]
+    pub worker_key_change_delay: i64,
+}
+
+fn default_max_precommit_batch() -> u64 {
+    256
+}
+
+fn default_max_aggregate_sectors() -> u64 {
+    819
+}
+
+fn default_posted_partitions_max() -> u64 {
+    3
 }
 
 impl Constants {
     /// Epochs in a year (365 days).
     pub fn epochs_per_year(&self) -> i64 {
         365 * self.epochs_per_day.max(1)
+    }
+
+    /// Chain finality at this network's scale: 900 of Filecoin's 2880 epochs a day, 5/16 of a
+    /// day (at least one epoch).
+    pub fn finality(&self) -> i64 {
+        (self.epochs_per_day * 5 / 16).max(1)
+    }
+
+    /// The worker key change delay the rules use: `worker_key_change_delay`, or chain finality
+    /// ([`Constants::finality`]) where a genesis leaves it 0.
+    pub fn key_change_delay(&self) -> i64 {
+        if self.worker_key_change_delay > 0 {
+            self.worker_key_change_delay
+        } else {
+            self.finality()
+        }
     }
 }
 
@@ -228,6 +274,10 @@ pub struct MinerInfo {
     pub sectors: SectorCounts,
     /// Blocks won and rewarded.
     pub blocks_won: u64,
+    /// A worker change the owner asked for: the new worker and the epoch from which it may take
+    /// over (by `ConfirmChangeWorkerAddress`, or at the first deadline close from then on).
+    #[serde(default)]
+    pub pending_worker: Option<(Address, Epoch)>,
 }
 
 /// Sector counts by status.
@@ -504,6 +554,117 @@ pub struct ProofRecord {
     /// A WinningPoSt's recall proof, with what it was checked against.
     #[serde(default)]
     pub recall: Option<crate::permanent::RecallRecord>,
+    /// For a seal proven inside an aggregate (`ProveCommitAggregate`): the aggregate. The
+    /// record's `file` then carries the sector's public inputs and no proof of its own
+    /// (`proofs` is empty); the aggregate proof is in the record of the aggregate's first
+    /// sector. [`ProofRecord::aggregates`] regroups the records of each aggregate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregate: Option<AggregateRecord>,
+}
+
+/// Where a sector's seal proof went into an aggregate of seal proofs (SnarkPack in Filecoin).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregateRecord {
+    /// The sectors the aggregate proves, ascending: the order of its public inputs. The
+    /// aggregate is named by its epoch, its miner and `sectors[0]`.
+    pub sectors: Vec<u64>,
+    /// What the aggregate was verified with beside the Groth16 key named in each file: the
+    /// digest of the aggregation parameters (SnarkPack's SRS); `test-hash-verifier` for the
+    /// chain's test double.
+    pub srs_digest: String,
+    /// The aggregate proof, hex: only in the record of `sectors[0]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+/// One aggregate of seal proofs, regrouped from its records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate<'a> {
+    /// The aggregate proof, hex.
+    pub proof: &'a str,
+    /// The aggregation parameters' digest.
+    pub srs_digest: &'a str,
+    /// One record per sector, in the aggregate's order (ascending sector numbers): each file's
+    /// public inputs are what the aggregate must be verified against.
+    pub members: Vec<&'a ProofRecord>,
+}
+
+impl Aggregate<'_> {
+    /// The aggregate as the aggregate proof file an auditor verifies offline
+    /// (`AggregateFile::verify` with the parameter directory): the members' proof type, key
+    /// and public inputs, in order, with the aggregate proof.
+    pub fn to_file(&self) -> strata_prover::aggregate_file::AggregateFile {
+        let first = &self.members[0].file;
+        strata_prover::aggregate_file::AggregateFile {
+            format: strata_prover::aggregate_file::FORMAT.into(),
+            version: strata_prover::aggregate_file::AGG_VERSION,
+            proof_type: first.proof_type,
+            vk_digest: first.vk_digest.clone(),
+            srs_digest: self.srs_digest.to_string(),
+            statements: self.members.iter().map(|r| r.file.public.clone()).collect(),
+            aggregate: self.proof.to_string(),
+        }
+    }
+}
+
+impl ProofRecord {
+    /// Whether this record's proof is inside an aggregate (its file has no proof of its own).
+    pub fn is_aggregated(&self) -> bool {
+        self.aggregate.is_some()
+    }
+
+    /// Regroups the aggregated records among `records` by aggregate (epoch, miner, first sector),
+    /// in each aggregate's order. An aggregate whose records are not all present, or whose first
+    /// record lacks the proof, is returned as an error naming it, so an auditor reports it
+    /// rather than skipping it.
+    pub fn aggregates(records: &[ProofRecord]) -> Vec<Result<Aggregate<'_>, String>> {
+        let mut groups: std::collections::BTreeMap<(Epoch, MinerId, u64), Vec<&ProofRecord>> =
+            Default::default();
+        for r in records {
+            if let Some(a) = &r.aggregate {
+                let first = a.sectors.first().copied().unwrap_or_default();
+                groups.entry((r.epoch, r.miner, first)).or_default().push(r);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((epoch, miner, first), members)| {
+                let name = format!("aggregate of m{miner} at epoch {epoch} from sector {first}");
+                let head = members[0].aggregate.as_ref().expect("aggregated");
+                let sector_of = |r: &ProofRecord| match &r.file.public {
+                    strata_prover::proof_file::PublicData::Porep { inputs } => {
+                        Some(inputs.sector_number)
+                    }
+                    _ => None,
+                };
+                let mut ordered = Vec::with_capacity(head.sectors.len());
+                for n in &head.sectors {
+                    let r = members
+                        .iter()
+                        .find(|r| sector_of(r) == Some(*n))
+                        .ok_or_else(|| format!("{name}: no record for sector {n}"))?;
+                    ordered.push(*r);
+                }
+                let disagree = members.iter().any(|r| {
+                    let a = r.aggregate.as_ref().expect("aggregated");
+                    a.sectors != head.sectors || a.srs_digest != head.srs_digest
+                });
+                if ordered.len() != members.len() || disagree {
+                    return Err(format!("{name}: its records disagree on its sectors"));
+                }
+                let proof = ordered[0]
+                    .aggregate
+                    .as_ref()
+                    .and_then(|a| a.proof.as_deref())
+                    .ok_or_else(|| format!("{name}: the first sector's record has no proof"))?;
+                Ok(Aggregate {
+                    proof,
+                    srs_digest: &head.srs_digest,
+                    members: ordered,
+                })
+            })
+            .collect()
+    }
 }
 
 /// One value drawn from the beacon: which purpose, epoch and drawer, and the value.

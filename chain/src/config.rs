@@ -169,6 +169,14 @@ fn scaled(
         max_verified_deal_term: 5 * 365 * day,
         verified_deal_term_buffer: 90 * day,
         permanent: Default::default(),
+        // Filecoin's miner policy: PRE_COMMIT_SECTOR_BATCH_MAX_SIZE (before FIP-0100),
+        // MAX_AGGREGATED_SECTORS, POSTED_PARTITIONS_MAX — counts, not durations, so unscaled.
+        max_precommit_batch: 256,
+        max_aggregate_sectors: 819,
+        posted_partitions_max: 3,
+        // Filecoin: WORKER_KEY_CHANGE_DELAY = chain finality, 900 epochs (5/16 of a day; 18
+        // epochs on the devnet, where the proving period is the 60-epoch day).
+        worker_key_change_delay: day * 5 / 16,
     }
 }
 
@@ -297,6 +305,14 @@ impl Genesis {
                  verified_deal_term_buffer ≥ 0",
             );
         }
+        if c.max_precommit_batch < 1 || c.max_aggregate_sectors < 1 || c.posted_partitions_max < 1 {
+            return bad(
+                "max_precommit_batch, max_aggregate_sectors and posted_partitions_max must be ≥ 1",
+            );
+        }
+        if c.worker_key_change_delay < 0 {
+            return bad("worker_key_change_delay must be ≥ 0 (0: chain finality, 5/16 of a day)");
+        }
         c.permanent.check().map_err(GenesisError::Invalid)?;
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
@@ -335,6 +351,16 @@ mod tests {
         assert_eq!((c.seed_delay, c.fault_max_age_periods), (150, 42));
         assert_eq!(c.fault_fee_projection, 10_108); // 3.51 days
         assert_eq!(c.max_ticket_age, 2880 + 900);
+        assert_eq!(
+            (
+                c.max_precommit_batch,
+                c.max_aggregate_sectors,
+                c.posted_partitions_max
+            ),
+            (256, 819, 3)
+        );
+        assert_eq!(c.worker_key_change_delay, 900);
+        assert_eq!(c.key_change_delay(), 900);
         assert_eq!(
             (c.min_deal_duration, c.max_deal_duration),
             (180 * 2880, 1278 * 2880)
@@ -411,6 +437,36 @@ mod tests {
             Genesis::from_file(&p),
             Err(GenesisError::Invalid(_))
         ));
+        // A genesis written before the onboarding constants existed still loads, with
+        // Filecoin's counts and chain finality at its scale as the key change delay.
+        let old: String = g
+            .to_toml()
+            .lines()
+            .filter(|l| {
+                ![
+                    "max_precommit_batch",
+                    "max_aggregate_sectors",
+                    "posted_partitions_max",
+                    "worker_key_change_delay",
+                ]
+                .iter()
+                .any(|k| l.starts_with(k))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&p, &old).unwrap();
+        let back = Genesis::from_file(&p).unwrap();
+        let c = &back.constants;
+        assert_eq!(
+            (
+                c.max_precommit_batch,
+                c.max_aggregate_sectors,
+                c.posted_partitions_max
+            ),
+            (256, 819, 3)
+        );
+        assert_eq!(c.worker_key_change_delay, 0);
+        assert_eq!(c.key_change_delay(), g.constants.worker_key_change_delay);
         std::fs::write(&p, "network = \"x\"\nbogus = 1\n").unwrap();
         assert!(matches!(
             Genesis::from_file(&p),

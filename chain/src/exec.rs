@@ -1,13 +1,16 @@
 //! Applying messages and epochs. A message is checked (signature, nonce) and applied to a copy
 //! of the state; only if every rule passes does the copy replace the state, so a refused message
-//! changes nothing. An epoch is the pending messages followed by the cron: market, miners
-//! (vesting, expired pre-commits, the closing deadline), rewards (forfeits, the election).
+//! changes nothing — which is what makes the batch messages (`PreCommitSectorBatch`,
+//! `ProveCommitAggregate`, `ExtendSectorExpiration`, `SubmitWindowPostBatch`) all or nothing: an
+//! entry refused after others were applied drops the copy with them. An epoch is the pending
+//! messages followed by the cron: market, miners (vesting, expired pre-commits, pending worker
+//! changes, the closing deadline), rewards (forfeits, the election).
 
 use crate::rules::Ctx;
 use crate::state::State;
 use crate::{market, miner, proving, rewards};
 use serde_json::{json, Value};
-use strata_chain_client::types::{Epoch, Method};
+use strata_chain_client::types::{Epoch, Method, PartitionPost};
 use strata_chain_client::views::Pot;
 use strata_chain_client::{ChainError, ErrorKind, SignedMessage, Token};
 
@@ -94,9 +97,17 @@ fn dispatch(
                 expiration,
                 deals,
             };
-            miner::precommit(s, ctx, now, from, id, p)?;
-            let dep = s.miners[&id].sectors[&sector_number].precommit_deposit;
+            let dep = miner::precommit_batch(s, ctx, now, from, id, vec![p])?;
             Ok(json!({ "deposit": dep, "seed_epoch": now + ctx.constants.seed_delay }))
+        }
+        Method::PreCommitSectorBatch { miner: id, sectors } => {
+            let n = sectors.len() as u128;
+            let dep = miner::precommit_batch(s, ctx, now, from, id, sectors)?;
+            Ok(json!({
+                "deposit": dep,
+                "total_deposit": Token(dep.0 * n),
+                "seed_epoch": now + ctx.constants.seed_delay,
+            }))
         }
         Method::ProveCommit {
             miner: id,
@@ -104,10 +115,41 @@ fn dispatch(
             proofs,
         } => {
             miner::prove_commit(s, ctx, now, from, id, sector_number, &proofs)?;
-            let sec = &s.miners[&id].sectors[&sector_number];
-            Ok(
-                json!({ "initial_pledge": sec.initial_pledge, "deadline": sec.location.map(|l| l.0), "partition": sec.location.map(|l| l.1) }),
-            )
+            Ok(activated(s, id, sector_number))
+        }
+        Method::ProveCommitAggregate {
+            miner: id,
+            sector_numbers,
+            aggregate,
+        } => {
+            miner::prove_commit_aggregate(s, ctx, now, from, id, &sector_numbers, &aggregate)?;
+            let sectors: Vec<Value> = sector_numbers
+                .iter()
+                .map(|n| {
+                    let mut v = activated(s, id, *n);
+                    v["sector"] = json!(n);
+                    v
+                })
+                .collect();
+            Ok(json!({ "sectors": sectors }))
+        }
+        Method::ChangeWorkerAddress {
+            miner: id,
+            new_worker,
+        } => {
+            let at = miner::change_worker(s, ctx, now, from, id, new_worker)?;
+            Ok(json!({ "new_worker": new_worker, "effective_at": at }))
+        }
+        Method::ConfirmChangeWorkerAddress { miner: id } => {
+            let w = miner::confirm_worker(s, now, from, id)?;
+            Ok(json!({ "worker": w }))
+        }
+        Method::ExtendSectorExpiration {
+            miner: id,
+            extensions,
+        } => {
+            miner::extend_expiration(s, ctx, now, from, id, &extensions)?;
+            nothing
         }
         Method::SubmitWindowPost {
             miner: id,
@@ -116,17 +158,20 @@ fn dispatch(
             skipped,
             proof,
         } => {
-            proving::window_post(
-                s,
-                ctx,
-                now,
-                from,
-                id,
-                deadline,
+            let post = PartitionPost {
                 partition,
-                &skipped,
-                proof.as_ref(),
-            )?;
+                skipped,
+                proof,
+            };
+            proving::window_posts(s, ctx, now, from, id, deadline, &[post])?;
+            nothing
+        }
+        Method::SubmitWindowPostBatch {
+            miner: id,
+            deadline,
+            partitions,
+        } => {
+            proving::window_posts(s, ctx, now, from, id, deadline, &partitions)?;
             nothing
         }
         Method::SubmitWinningPost {
@@ -199,6 +244,16 @@ fn dispatch(
             Ok(json!({ "deals": ids }))
         }
     }
+}
+
+/// What a prove-commit returns for an activated sector: its pledge and where it proves.
+fn activated(s: &State, id: u64, n: u64) -> Value {
+    let sec = &s.miners[&id].sectors[&n];
+    json!({
+        "initial_pledge": sec.initial_pledge,
+        "deadline": sec.location.map(|l| l.0),
+        "partition": sec.location.map(|l| l.1),
+    })
 }
 
 /// Runs the end-of-epoch work for `now` (= `state.epoch + 1`) and advances the state to it.

@@ -121,4 +121,4 @@ pub mod verifier;
 
 pub use config::Genesis;
 pub use node::{Chain, ChainOptions};
-pub use verifier::{HashVerifier, ProofVerifier, SnarkVerifier};
+pub use verifier::{HashVerifier, ProofVerifier, SnarkVerifier, VerifiedAggregate};

@@ -554,6 +554,7 @@ impl ChainApi for Chain {
                 current_deadline: rules::current_deadline(c, m.proving_period_start, s.epoch + 1),
                 sectors: counts,
                 blocks_won: m.blocks_won,
+                pending_worker: m.pending_worker,
             })
         })
     }

@@ -9,7 +9,7 @@ use crate::market;
 use crate::miner::proof_type;
 use crate::rules::{self, check_operator, check_unique, miner, qa_power, sector_size, Ctx};
 use crate::state::{Miner, State};
-use strata_chain_client::types::{Epoch, MinerId, RandomnessTag};
+use strata_chain_client::types::{Epoch, MinerId, PartitionPost, RandomnessTag};
 use strata_chain_client::views::{Pot, ProofRecord, SectorStatus};
 use strata_chain_client::{Address, ChainError, Token};
 use strata_prover::proof_file::PublicData;
@@ -29,6 +29,50 @@ fn set_status(
         .expect("sector exists");
     sec.status = status;
     sec.faulty_since = faulty_since;
+}
+
+/// `SubmitWindowPost` (one partition) and `SubmitWindowPostBatch`: 1 to `posted_partitions_max`
+/// partitions of the open deadline (Filecoin's `POSTED_PARTITIONS_MAX`), each named once
+/// (Filecoin: "duplicate partitions proven"), each checked and applied as [`window_post`] does
+/// one — so here every partition must prove a sector, where Filecoin asks that of the message.
+/// All or nothing: one bad partition refuses the message.
+pub fn window_posts(
+    s: &mut State,
+    ctx: &Ctx,
+    now: Epoch,
+    from: Address,
+    id: MinerId,
+    deadline: u64,
+    posts: &[PartitionPost],
+) -> Result<(), ChainError> {
+    let m = miner(s, id)?;
+    check_operator(m, id, &from)?;
+    if posts.is_empty() {
+        return Err(ChainError::invalid("the WindowPoSt names no partition"));
+    }
+    let max = ctx.constants.posted_partitions_max;
+    if posts.len() as u64 > max {
+        return Err(ChainError::invalid(format!(
+            "the WindowPoSt names {} partitions; at most {max} are allowed",
+            posts.len()
+        )));
+    }
+    let parts: Vec<u64> = posts.iter().map(|p| p.partition).collect();
+    check_unique(&parts, "partition", "the WindowPoSt")?;
+    for p in posts {
+        window_post(
+            s,
+            ctx,
+            now,
+            from,
+            id,
+            deadline,
+            p.partition,
+            &p.skipped,
+            p.proof.as_ref(),
+        )?;
+    }
+    Ok(())
 }
 
 /// `SubmitWindowPost` for one partition of the open deadline. It must prove at least one sector
@@ -126,6 +170,7 @@ pub fn window_post(
         file,
         draws: vec![draw],
         recall: None,
+        aggregate: None,
     });
     for n in skipped {
         let sec = &s.miners[&id].sectors[n];
@@ -356,6 +401,8 @@ pub fn cron(s: &mut State, ctx: &Ctx, now: Epoch) -> Result<(), ChainError> {
         if now >= start {
             let t = rules::current_deadline(c, start, now);
             if now == t.close - 1 {
+                // Filecoin's deadline cron puts a pending worker in place once it is due.
+                crate::miner::process_pending_worker(s.miner_mut(id)?, now);
                 process_deadline(s, ctx, now, id, t.index, t.open)?;
             }
         }

@@ -204,6 +204,7 @@ pub fn submit(
         }))
         .collect(),
         recall: record,
+        aggregate: None,
     });
     Ok(Paid {
         reward,

@@ -120,6 +120,9 @@ pub struct Miner {
     pub deadlines: Vec<Deadline>,
     /// Blocks won and rewarded.
     pub blocks_won: u64,
+    /// A worker change asked for by the owner: the new worker and the epoch it may take over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_worker: Option<(Address, Epoch)>,
 }
 
 impl Miner {
@@ -148,6 +151,7 @@ impl Miner {
             sectors: BTreeMap::new(),
             deadlines: vec![Deadline::default(); deadlines],
             blocks_won: 0,
+            pending_worker: None,
         }
     }
 

@@ -5,14 +5,23 @@
 //!
 //! [`HashVerifier`] is a test double for rule tests that do not need real proofs: a "proof" is
 //! BLAKE3 of the public inputs, so it is still rejected for a wrong sector, randomness or
-//! commitment. It proves nothing about storage and is never used by `strata devnet`.
+//! commitment; an aggregate of seal "proofs" is BLAKE3 of their concatenated 32-byte hashes,
+//! in the aggregate's order. It proves nothing about storage and is never used by
+//! `strata devnet`.
+//!
+//! **Aggregates** ([`ProofVerifier::verify_aggregate`]): one proof for the seal proofs of several
+//! sectors (Filecoin's SnarkPack). The chain derives every sector's public inputs, in ascending
+//! sector order — the order the prover must aggregate the proofs in (every partition proof of
+//! the first sector, then the next sector's: `strata_prover::aggregate_file::AggregateFile`
+//! over the sectors' proof files in that order) — and the verifier checks the aggregate against
+//! all of them at once, with the parameter store's SnarkPack verifier key.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use strata_params::groth16_files::{ParamsStore, ProofKind};
 use strata_params::ProofType;
 use strata_prover::proof_file::{ProofFile, PublicData, FORMAT, VERSION};
-use strata_prover::snark;
+use strata_prover::{aggregate_file, snark};
 
 /// Checks proofs for the chain.
 pub trait ProofVerifier: Send + Sync {
@@ -24,6 +33,30 @@ pub trait ProofVerifier: Send + Sync {
         public: PublicData,
         proofs: &[String],
     ) -> Result<ProofFile, String>;
+
+    /// Verifies `aggregate_hex`, one aggregate of the seal proofs whose public inputs are
+    /// `publics` (every one a [`PublicData::Porep`], in the aggregate's order), at proof type
+    /// `pt`; returns what an auditor re-checks, or why it failed. Verifiers that know no
+    /// aggregation scheme refuse every aggregate.
+    fn verify_aggregate(
+        &self,
+        pt: &ProofType,
+        publics: Vec<PublicData>,
+        aggregate_hex: &str,
+    ) -> Result<VerifiedAggregate, String> {
+        let _ = (pt, publics, aggregate_hex);
+        Err("aggregate proofs are not supported by this verifier".into())
+    }
+}
+
+/// An aggregate the verifier accepted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VerifiedAggregate {
+    /// One proof file per sector, in the aggregate's order: its public inputs and the digest of
+    /// the Groth16 key its proof was made for; `proofs` is empty (the proof is in the aggregate).
+    pub files: Vec<ProofFile>,
+    /// The digest of the aggregation parameters (SnarkPack's SRS) the aggregate was checked with.
+    pub srs_digest: String,
 }
 
 fn kind_of(public: &PublicData) -> ProofKind {
@@ -118,6 +151,39 @@ impl ProofVerifier for SnarkVerifier {
         }
         Ok(f)
     }
+
+    /// SnarkPack over every partition proof of every sector, in order, checked with the
+    /// store's Groth16 PoRep key and its SnarkPack verifier key
+    /// ([`strata_prover::aggregate_file::verify_aggregate`], the auditor's check too: the
+    /// transcript binds the key, the proof type and every public input).
+    fn verify_aggregate(
+        &self,
+        pt: &ProofType,
+        publics: Vec<PublicData>,
+        aggregate_hex: &str,
+    ) -> Result<VerifiedAggregate, String> {
+        if let Some(i) = publics
+            .iter()
+            .position(|p| !matches!(p, PublicData::Porep { .. }))
+        {
+            return Err(format!("statement {i} of the aggregate is not a seal"));
+        }
+        let (vk, digest) = self.key(ProofKind::Porep, pt)?;
+        let srs = aggregate_file::load_srs_vk(&self.store).map_err(|e| {
+            format!("{e} (the SnarkPack verifier key is made with the parameters' SRS)")
+        })?;
+        let bytes =
+            hex::decode(aggregate_hex).map_err(|e| format!("the aggregate is not hex: {e}"))?;
+        aggregate_file::verify_aggregate(&vk, &srs, pt.id, &digest, &publics, &bytes)
+            .map_err(|e| e.to_string())?;
+        Ok(VerifiedAggregate {
+            files: publics
+                .into_iter()
+                .map(|p| file(pt, digest.clone(), p, &[]))
+                .collect(),
+            srs_digest: hex::encode(srs.digest()),
+        })
+    }
 }
 
 /// Test double: a proof is BLAKE3 of the public inputs (see the module docs).
@@ -126,9 +192,21 @@ pub struct HashVerifier;
 impl HashVerifier {
     /// The "proof" this verifier accepts for `public`.
     pub fn proof_for(public: &PublicData) -> String {
+        Self::hash(public).to_hex().to_string()
+    }
+
+    fn hash(public: &PublicData) -> blake3::Hash {
         blake3::hash(&serde_json::to_vec(public).expect("public data serialises"))
-            .to_hex()
-            .to_string()
+    }
+
+    /// The aggregate this verifier accepts for `publics`: BLAKE3 over the concatenated 32-byte
+    /// per-proof hashes ([`HashVerifier::proof_for`] before hex), in the given order, as hex.
+    pub fn aggregate_for(publics: &[PublicData]) -> String {
+        let mut h = blake3::Hasher::new();
+        for p in publics {
+            h.update(Self::hash(p).as_bytes());
+        }
+        h.finalize().to_hex().to_string()
     }
 }
 
@@ -144,5 +222,23 @@ impl ProofVerifier for HashVerifier {
             return Err("proof does not verify".into());
         }
         Ok(file(pt, "test-hash-verifier".into(), public, proofs))
+    }
+
+    fn verify_aggregate(
+        &self,
+        pt: &ProofType,
+        publics: Vec<PublicData>,
+        aggregate_hex: &str,
+    ) -> Result<VerifiedAggregate, String> {
+        if publics.is_empty() || aggregate_hex != Self::aggregate_for(&publics) {
+            return Err("aggregate proof does not verify".into());
+        }
+        Ok(VerifiedAggregate {
+            files: publics
+                .into_iter()
+                .map(|p| file(pt, "test-hash-verifier".into(), p, &[]))
+                .collect(),
+            srs_digest: "test-hash-verifier".into(),
+        })
     }
 }

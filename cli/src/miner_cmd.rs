@@ -1,4 +1,5 @@
-//! `strata miner init|run|info|sectors|deals|pledge`: the storage provider's commands.
+//! `strata miner init|run|info|sectors|deals|pledge|change-worker`: the storage provider's
+//! commands.
 
 use crate::chain_cmd::{print, runtime, send, strata_home, Conn};
 use anyhow::{anyhow, bail, Context, Result};
@@ -81,6 +82,20 @@ pub enum MinerCommand {
         #[command(flatten)]
         home: Home,
     },
+    /// Ask for a new worker key (signed by the owner). It takes over after the chain's
+    /// worker_key_change_delay; then `--confirm` puts it in place and points the provider's
+    /// config at it (restart `strata miner run` to sign with it).
+    ChangeWorker {
+        /// The new worker key (name in the keystore, or address).
+        new_key: String,
+        /// Confirm the pending change instead of asking for one.
+        #[arg(long)]
+        confirm: bool,
+        #[command(flatten)]
+        home: Home,
+        #[command(flatten)]
+        conn: Conn,
+    },
 }
 
 /// Per-process settings that override the config file (a standby daemon sharing a home).
@@ -141,6 +156,19 @@ pub enum SectorsCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Extend sectors' expiration (power and pledge unchanged).
+    Extend {
+        /// Sector numbers.
+        #[arg(required = true)]
+        numbers: Vec<u64>,
+        /// The new expiration epoch.
+        #[arg(long)]
+        to: i64,
+        #[command(flatten)]
+        home: Home,
+        #[command(flatten)]
+        conn: Conn,
     },
 }
 
@@ -210,6 +238,18 @@ pub fn run(cmd: MinerCommand) -> Result<()> {
             conn,
             json,
         }) => runtime()?.block_on(sectors(home, conn, json, Some(number))),
+        MinerCommand::Sectors(SectorsCommand::Extend {
+            numbers,
+            to,
+            home,
+            conn,
+        }) => runtime()?.block_on(extend(home, conn, numbers, to)),
+        MinerCommand::ChangeWorker {
+            new_key,
+            confirm,
+            home,
+            conn,
+        } => runtime()?.block_on(change_worker(home, conn, new_key, confirm)),
         MinerCommand::Deals { home, conn, json } => runtime()?.block_on(deals(home, conn, json)),
         MinerCommand::Pledge { home } => {
             let db = home.db()?;
@@ -390,6 +430,90 @@ fn chain_conn(home: &Path, conn: &Conn) -> Result<strata_chain_client::RpcClient
         conn.rpc.clone()
     };
     Ok(strata_chain_client::RpcClient::new(&url)?)
+}
+
+/// The provider's chain connection and keystore: the config's unless given.
+fn config_conn(config: &ProviderConfig, conn: Conn) -> Conn {
+    Conn {
+        rpc: if conn.rpc == "http://127.0.0.1:1234" {
+            config.rpc.clone()
+        } else {
+            conn.rpc
+        },
+        keystore: conn.keystore.or_else(|| Some(config.keystore.clone())),
+    }
+}
+
+async fn extend(home: Home, conn: Conn, numbers: Vec<u64>, to: i64) -> Result<()> {
+    let config = home.config()?;
+    let conn = config_conn(&config, conn);
+    let worker = conn.key(&config.worker_key)?;
+    let rpc = conn.client()?;
+    let extensions = numbers.iter().map(|n| (*n, to)).collect();
+    let call = Method::ExtendSectorExpiration {
+        miner: config.miner,
+        extensions,
+    };
+    let id = send(&rpc, &worker, call, false).await?;
+    println!(
+        "sectors {numbers:?} of m{} now expire at epoch {to} (message {id})",
+        config.miner
+    );
+    Ok(())
+}
+
+async fn change_worker(home: Home, conn: Conn, new_key: String, confirm: bool) -> Result<()> {
+    let h = home.path();
+    let mut config = home.config()?;
+    let conn = config_conn(&config, conn);
+    let owner = conn.key(&config.owner.to_string())?;
+    let new = conn.key(&new_key)?;
+    let rpc = conn.client()?;
+    let miner = config.miner;
+    if !confirm {
+        let call = Method::ChangeWorkerAddress {
+            miner,
+            new_worker: new.address(),
+        };
+        let id = send(&rpc, &owner, call, false).await?;
+        let at = &rpc.receipt(id).await.map_err(e)?.result["effective_at"];
+        println!(
+            "worker change of m{miner} to {} asked; it takes effect at epoch {at}: then run \
+             `strata miner change-worker {new_key} --confirm` (until then {} signs)",
+            new.address(),
+            config.worker
+        );
+        return Ok(());
+    }
+    let info = rpc.miner(miner).await.map_err(e)?;
+    match info.pending_worker {
+        Some((w, _)) if w != new.address() => {
+            bail!(
+                "the pending change of m{miner} is to {w}, not {}",
+                new.address()
+            )
+        }
+        Some(_) => {
+            send(
+                &rpc,
+                &owner,
+                Method::ConfirmChangeWorkerAddress { miner },
+                false,
+            )
+            .await?;
+        }
+        // Already put in place by the chain at a deadline's close.
+        None if info.worker == new.address() => {}
+        None => bail!("m{miner} has no worker change pending (ask for one first)"),
+    }
+    config.worker = new.address();
+    config.worker_key = new_key;
+    config.save(&h)?;
+    println!(
+        "m{miner}'s worker is now {}; the provider's config names it (restart `strata miner run`)",
+        new.address()
+    );
+    Ok(())
 }
 
 async fn info(home: Home, conn: Conn, json: bool) -> Result<()> {
