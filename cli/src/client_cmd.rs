@@ -244,16 +244,33 @@ pub fn audit(proofs: &[ProofRecord], miner: MinerId, store: &ParamsStore) -> Aud
             strata_params::groth16_files::ProofKind::Winning => report.winning += 1,
         }
     }
-    let files: Vec<_> = proofs.iter().map(|p| &p.file).collect();
+    // Proofs of their own, batch-checked per key; seal proofs inside an aggregate (their
+    // records carry no proof) are checked as whole aggregates.
+    let own: Vec<&ProofRecord> = proofs.iter().filter(|p| !p.is_aggregated()).collect();
+    let files: Vec<_> = own.iter().map(|p| &p.file).collect();
     report.invalid = strata_prover::proof_file::audit(&files, store)
         .into_iter()
-        .map(|(i, why)| {
-            (
-                format!("{} at epoch {}", proofs[i].what, proofs[i].epoch),
-                why,
-            )
-        })
+        .map(|(i, why)| (format!("{} at epoch {}", own[i].what, own[i].epoch), why))
         .collect();
+    for group in ProofRecord::aggregates(proofs) {
+        match group {
+            Ok(a) => {
+                if let Err(e) = a.to_file().verify(store) {
+                    let first = a.members[0];
+                    report.invalid.push((
+                        format!(
+                            "aggregate of {} seal proofs from {} at epoch {}",
+                            a.members.len(),
+                            first.what,
+                            first.epoch
+                        ),
+                        e.to_string(),
+                    ));
+                }
+            }
+            Err(e) => report.invalid.push(("an aggregate".into(), e)),
+        }
+    }
     report
 }
 

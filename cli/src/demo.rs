@@ -303,6 +303,7 @@ pub(crate) async fn start_provider(
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
         seal_batch: Default::default(),
         console_token: None,
+        onboarding: Default::default(),
     };
     config.save(home)?;
     let provider = Provider::open_with(

@@ -348,6 +348,7 @@ fn init(a: InitArgs) -> Result<()> {
                 strata_provider::config::new_console_token()
                     .map_err(|e| anyhow!("no randomness for the console token: {e}"))?,
             ),
+            onboarding: Default::default(),
         };
         config.save(&home)?;
         println!(

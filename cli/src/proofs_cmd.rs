@@ -6,6 +6,7 @@ use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 use strata_params::groth16_files::ParamsStore;
+use strata_prover::aggregate_file::AggregateFile;
 use strata_prover::proof_file::{self, ProofFile, PublicData};
 
 /// `strata prove` subcommands.
@@ -31,6 +32,16 @@ pub enum ProveCommand {
         /// The proving set's sector directories, in order.
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
+    },
+    /// Fold proof files of one circuit (seal proofs of many sectors, WindowPoSt partitions)
+    /// into one SnarkPack aggregate that `strata verify` checks in O(log n) pairings. Every
+    /// file is verified first; the statements keep the order given.
+    Aggregate {
+        #[command(flatten)]
+        out: OutArgs,
+        /// Proof files (same proof type, kind and verifying key).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
     /// Prove WindowPoSt; missing or corrupt sectors are skipped and reported as faulty.
     WindowPost {
@@ -83,6 +94,9 @@ fn store(dir: &Option<PathBuf>) -> ParamsStore {
 
 pub fn prove(cmd: ProveCommand) -> Result<()> {
     let start = Instant::now();
+    if let ProveCommand::Aggregate { out, files } = cmd {
+        return aggregate(out, &files, start);
+    }
     let (file, out) = match cmd {
         ProveCommand::Seal { dir, seed, out } => (
             proof_file::prove_seal(&dir, &seed, &store(&out.params)).context("proving the seal")?,
@@ -106,6 +120,7 @@ pub fn prove(cmd: ProveCommand) -> Result<()> {
                 .context("proving WindowPoSt")?,
             out,
         ),
+        ProveCommand::Aggregate { .. } => unreachable!("handled above"),
     };
     file.write(&out.out)
         .with_context(|| format!("writing {}", out.out.display()))?;
@@ -133,15 +148,64 @@ pub fn prove(cmd: ProveCommand) -> Result<()> {
     Ok(())
 }
 
+fn aggregate(out: OutArgs, paths: &[PathBuf], start: Instant) -> Result<()> {
+    let files = paths
+        .iter()
+        .map(|p| ProofFile::read(p).with_context(|| format!("reading {}", p.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let agg = AggregateFile::aggregate(&files, &store(&out.params)).context("aggregating")?;
+    agg.write(&out.out)
+        .with_context(|| format!("writing {}", out.out.display()))?;
+    let bytes = agg.aggregate.len() / 2;
+    if out.json {
+        println!(
+            "{}",
+            json!({"out": out.out, "statements": agg.statements.len(), "aggregate_bytes": bytes, "seconds": start.elapsed().as_secs_f64()})
+        );
+    } else {
+        println!(
+            "wrote {}: {} proof files in one {bytes}-byte SnarkPack proof, in {:.1}s",
+            out.out.display(),
+            agg.statements.len(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// A file `strata verify` reads: a proof file or an aggregate.
+enum AnyProof {
+    Single(ProofFile),
+    Aggregate(AggregateFile),
+}
+
+fn read_any(path: &std::path::Path) -> Result<AnyProof, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.contains(&format!("\"{}\"", strata_prover::aggregate_file::FORMAT)) {
+        if let Ok(a) = AggregateFile::parse(&text) {
+            return Ok(AnyProof::Aggregate(a));
+        }
+    }
+    ProofFile::parse(&text)
+        .map(AnyProof::Single)
+        .map_err(|e| e.to_string())
+}
+
 /// Verifies files; returns Ok only if every file is valid.
 pub fn verify(args: VerifyArgs) -> Result<()> {
     let store = store(&args.params);
     let mut results: Vec<(PathBuf, Result<(), String>)> = Vec::new();
-    let files: Vec<(PathBuf, Result<ProofFile, String>)> = args
-        .files
-        .iter()
-        .map(|p| (p.clone(), ProofFile::read(p).map_err(|e| e.to_string())))
-        .collect();
+    let mut files: Vec<(PathBuf, Result<ProofFile, String>)> = Vec::new();
+    for p in &args.files {
+        match read_any(p) {
+            Ok(AnyProof::Aggregate(a)) => {
+                results.push((p.clone(), a.verify(&store).map_err(|e| e.to_string())))
+            }
+            Ok(AnyProof::Single(f)) => files.push((p.clone(), Ok(f))),
+            Err(e) => files.push((p.clone(), Err(e))),
+        }
+    }
     let batch_ok = args.batch && batch_verify(&store, &files);
     for (path, f) in files {
         let r = match f {

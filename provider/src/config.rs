@@ -81,6 +81,36 @@ pub struct ProviderConfig {
     /// `strata miner init` writes a random one (the config file is then owner-only).
     #[serde(default)]
     pub console_token: Option<String>,
+    /// Batched pre-commits and aggregated prove-commits (DESIGN §13).
+    #[serde(default)]
+    pub onboarding: OnboardingConfig,
+}
+
+/// `[onboarding]`: when sectors ready at the same step go to the chain together — one
+/// `PreCommitSectorBatch`, one `ProveCommitAggregate` (a SnarkPack proof of all their seal
+/// proofs) — instead of one message each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnboardingConfig {
+    /// The most sectors in one message (default 8; the chain caps it too). 1 turns batching off.
+    pub batch_size: usize,
+    /// The longest the first ready sector waits for others to fill a batch, in epochs (default
+    /// 0: batch only what is ready together). Never past a sector's own deadline: a sector whose
+    /// ticket or prove-commit window closes within [`DEADLINE_MARGIN_EPOCHS`] goes at once.
+    pub max_wait_epochs: i64,
+}
+
+/// Epochs before a sector's pre-commit or prove-commit deadline at which batching stops
+/// waiting for it.
+pub const DEADLINE_MARGIN_EPOCHS: i64 = 5;
+
+impl Default for OnboardingConfig {
+    fn default() -> Self {
+        OnboardingConfig {
+            batch_size: 8,
+            max_wait_epochs: 0,
+        }
+    }
 }
 
 /// A fresh random console token (32 bytes, hex).

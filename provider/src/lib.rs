@@ -65,6 +65,7 @@ pub mod console;
 pub mod db;
 pub mod leader;
 pub mod metrics;
+pub mod onboarding;
 pub mod os;
 pub mod permanent;
 pub mod pg_server;
@@ -155,6 +156,7 @@ pub struct Provider {
     /// How the cores are split between PoSt and sealing.
     pub plan: priority::CpuPlan,
     tight: Mutex<HashSet<&'static str>>,
+    waiting: Mutex<onboarding::Waiting>,
     probe: Mutex<Option<(std::time::Instant, f64)>>,
 }
 
@@ -268,6 +270,7 @@ impl Provider {
             secret,
             runner,
             tight: Mutex::new(HashSet::new()),
+            waiting: Mutex::new(Default::default()),
             probe: Mutex::new(None),
             jobs: Arc::new(tokio::sync::Semaphore::new(config.max_parallel_jobs.max(1))),
             config,

@@ -8,7 +8,7 @@ use crate::metrics::{Metrics, Timed};
 use crate::tasks::{expected_comm_d, ProofInput, ProofOutput, SealInput, SealOutput, TaskPiece};
 use crate::{Provider, MAX_ATTEMPTS};
 use std::sync::Arc;
-use strata_chain_client::types::{Epoch, Method, RandomnessTag};
+use strata_chain_client::types::{Epoch, Method, PreCommitEntry, RandomnessTag};
 use strata_chain_client::views::SectorStatus;
 use strata_chain_client::ErrorKind;
 use strata_primitives::serde_hex::parse_node;
@@ -40,8 +40,12 @@ impl Provider {
                 return;
             }
         };
+        let batched = self.onboarding_tick(&sectors, head).await;
         for s in sectors {
-            if s.retry_at > head || matches!(s.step, Step::Removed | Step::Failed) {
+            if s.retry_at > head
+                || matches!(s.step, Step::Removed | Step::Failed)
+                || batched.contains(&s.number)
+            {
                 continue;
             }
             let r = match s.step {
@@ -127,7 +131,7 @@ impl Provider {
         }
     }
 
-    fn advance(&self, mut s: SectorRow, step: Step) -> Result<(), String> {
+    pub(crate) fn advance(&self, mut s: SectorRow, step: Step) -> Result<(), String> {
         tracing::info!(
             sector = s.number,
             from = s.step.as_str(),
@@ -239,6 +243,47 @@ impl Provider {
                 s.number, info.status
             ));
         }
+        let entry = self.precommit_entry(&s, head)?;
+        let ticket_epoch = entry.ticket_epoch;
+        let call = Method::PreCommit {
+            miner: self.miner(),
+            sector_number: entry.sector_number,
+            comm_r: entry.comm_r,
+            comm_d: entry.comm_d,
+            ticket_epoch,
+            expiration: entry.expiration,
+            deals: entry.deals,
+        };
+        let key = format!("precommit:{}:{ticket_epoch}", s.number);
+        match self.send_once(&key, call).await {
+            Ok(id) => {
+                let _ = self.db.log(
+                    head,
+                    "precommit",
+                    &format!("sector {}: message {id}", s.number),
+                );
+                self.advance(s, Step::WaitSeed)
+            }
+            Err(e) if e.kind == ErrorKind::TooLate && e.message.contains("ticket") => {
+                // The ticket aged out while waiting: seal again with a new one.
+                let _ = self
+                    .db
+                    .log(head, "reseal", &format!("sector {}: {e}", s.number));
+                let mut s = s;
+                s.ticket_epoch = None;
+                self.advance(s, Step::Sealing)
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// What a sealed sector's pre-commit says: its commitments, ticket, deals and an expiration
+    /// that outlives its deals (or the minimum lifetime).
+    pub(crate) fn precommit_entry(
+        &self,
+        s: &SectorRow,
+        head: Epoch,
+    ) -> Result<PreCommitEntry, String> {
         let c = &self.constants;
         let ends: Vec<Epoch> = s
             .deals
@@ -262,36 +307,14 @@ impl Provider {
         let expiration = deal_end.max(floor);
         let node = |h: &Option<String>| parse_node(h.as_deref().unwrap_or_default());
         let ticket_epoch = s.ticket_epoch.ok_or("no ticket epoch")?;
-        let call = Method::PreCommit {
-            miner: self.miner(),
+        Ok(PreCommitEntry {
             sector_number: s.number,
             comm_r: node(&s.comm_r)?,
             comm_d: node(&s.comm_d)?,
             ticket_epoch,
             expiration,
             deals: s.deals.clone(),
-        };
-        let key = format!("precommit:{}:{ticket_epoch}", s.number);
-        match self.send_once(&key, call).await {
-            Ok(id) => {
-                let _ = self.db.log(
-                    head,
-                    "precommit",
-                    &format!("sector {}: message {id}", s.number),
-                );
-                self.advance(s, Step::WaitSeed)
-            }
-            Err(e) if e.kind == ErrorKind::TooLate && e.message.contains("ticket") => {
-                // The ticket aged out while waiting: seal again with a new one.
-                let _ = self
-                    .db
-                    .log(head, "reseal", &format!("sector {}: {e}", s.number));
-                let mut s = s;
-                s.ticket_epoch = None;
-                self.advance(s, Step::Sealing)
-            }
-            Err(e) => Err(e.to_string()),
-        }
+        })
     }
 
     async fn wait_seed(&self, s: SectorRow, head: Epoch) -> Result<(), String> {

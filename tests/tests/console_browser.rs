@@ -168,6 +168,7 @@ impl World {
             dead_after_ms: strata_provider::config::default_dead_after_ms(),
             seal_batch: Default::default(),
             console_token: Some(TOKEN.into()),
+            onboarding: Default::default(),
         };
         let provider = Provider::open(
             home.path(),

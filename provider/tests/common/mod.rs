@@ -129,6 +129,7 @@ pub fn config(
         dead_after_ms: strata_provider::config::default_dead_after_ms(),
         seal_batch: Default::default(),
         console_token: None,
+        onboarding: Default::default(),
     }
 }
 
