@@ -267,31 +267,12 @@ impl AggregateFile {
 
     /// Parses an aggregate file strictly (format and version first).
     pub fn parse(text: &str) -> Result<AggregateFile, VerifyError> {
-        #[derive(Deserialize)]
-        struct Header {
-            format: String,
-            version: u32,
-        }
-        let h: Header =
-            serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-        if h.format != FORMAT || h.version != AGG_VERSION {
-            return Err(VerifyError::Malformed(format!(
-                "format {:?} version {} (this build reads {FORMAT} v{AGG_VERSION})",
-                h.format, h.version
-            )));
-        }
-        serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))
+        crate::proof_file::parse_versioned(text, FORMAT, AGG_VERSION)
     }
 
     /// Writes the file atomically.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = strata_primitives::merkle::tmp_path(path);
-        std::fs::write(
-            &tmp,
-            serde_json::to_string_pretty(self).expect("aggregate file serialises"),
-        )?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        crate::proof_file::write_json_atomic(path, self)
     }
 
     /// Verifies offline with the keys in `store`: the Groth16 key the file names (checked to be

@@ -110,6 +110,35 @@ pub enum VerifyError {
     },
 }
 
+/// Parses a JSON document tagged `format` at `version`: the tag and version first (another is
+/// named as such), then the whole document strictly.
+pub(crate) fn parse_versioned<T: serde::de::DeserializeOwned>(
+    text: &str,
+    format: &str,
+    version: u32,
+) -> Result<T, VerifyError> {
+    let h: Header =
+        serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    if h.format != format || h.version != version {
+        return Err(VerifyError::Malformed(format!(
+            "format {:?} version {} (this build reads {format} v{version})",
+            h.format, h.version
+        )));
+    }
+    serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))
+}
+
+/// Writes `value` as pretty JSON to `path` atomically (temp file, fsync, rename).
+pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let tmp = strata_primitives::merkle::tmp_path(path);
+    std::fs::write(
+        &tmp,
+        serde_json::to_string_pretty(value).expect("proof documents serialise"),
+    )?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 /// The format tag and version, read leniently before the strict document.
 #[derive(Deserialize)]
 struct Header {
@@ -128,26 +157,12 @@ impl ProofFile {
     /// Parses a proof file's text: first its format tag and version (another version is named as
     /// such), then the whole document strictly — a missing or unknown field is an error naming it.
     pub fn parse(text: &str) -> Result<ProofFile, VerifyError> {
-        let h: Header =
-            serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-        if h.format != FORMAT || h.version != VERSION {
-            return Err(VerifyError::Malformed(format!(
-                "format {:?} version {} (this build reads {FORMAT} v{VERSION})",
-                h.format, h.version
-            )));
-        }
-        serde_json::from_str(text).map_err(|e| VerifyError::Malformed(e.to_string()))
+        parse_versioned(text, FORMAT, VERSION)
     }
 
     /// Writes the file atomically.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = strata_primitives::merkle::tmp_path(path);
-        std::fs::write(
-            &tmp,
-            serde_json::to_string_pretty(self).expect("proof file serialises"),
-        )?;
-        std::fs::File::open(&tmp)?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        write_json_atomic(path, self)
     }
 
     /// Sector numbers a WindowPoSt skipped as faulty (empty for other kinds): what the
