@@ -481,6 +481,8 @@ pub fn log(l: &Log, v: &Value) -> String {
         "post_not_submitted",
         "post_refused",
         "deal_accepted",
+        "precommit_batch",
+        "provecommit_aggregate",
         "budget_tight",
         "console_pledge",
     ];
