@@ -228,10 +228,15 @@ impl Provider {
             let numbers: Vec<u64> = rows.iter().map(|s| s.number).collect();
             let (store, batch) = (self.params.clone(), files.to_vec());
             let started = std::time::Instant::now();
-            let agg = tokio::task::spawn_blocking(move || AggregateFile::aggregate(&batch, &store))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
+            // On the sealing pool (low priority, off the cores reserved for PoSt): aggregating
+            // hundreds of proofs takes seconds of every core it is given.
+            let pool = self.runner.sealing.clone();
+            let agg = tokio::task::spawn_blocking(move || {
+                pool.install(|| AggregateFile::aggregate(&batch, &store))
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
             let agg = match agg {
                 Ok(a) => a,
                 Err(e) => {
