@@ -257,3 +257,74 @@ fn malformed_proof_files_are_clear_errors() {
         assert!(!String::from_utf8_lossy(&r.stderr).contains("panicked"));
     }
 }
+
+/// `strata prove aggregate` packs the seal proofs of sectors 1 and 2 into one SnarkPack proof
+/// that `strata verify` accepts offline; reordering its statements, dropping one, or flipping a
+/// bit of the aggregate makes it INVALID.
+#[test]
+fn seal_proofs_aggregate_into_one_file_that_verifies_offline() {
+    let f = fixture();
+    let first = f.tmp.path().join("aggregate-in-1.json");
+    fs::write(&first, f.proof.to_string()).unwrap();
+    let second = f.tmp.path().join("aggregate-in-2.json");
+    let sector2 = f.tmp.path().join("sector2");
+    ok(&strata(
+        &[
+            "prove",
+            "seal",
+            sector2.to_str().unwrap(),
+            "--seed",
+            SEED,
+            "--out",
+            second.to_str().unwrap(),
+        ],
+        &f.cache,
+    ));
+    let agg = f.tmp.path().join("aggregate.json");
+    let out: serde_json::Value = serde_json::from_str(&ok(&strata(
+        &[
+            "prove",
+            "aggregate",
+            "--json",
+            "--out",
+            agg.to_str().unwrap(),
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+        &f.cache,
+    )))
+    .unwrap();
+    assert_eq!(out["statements"], 2, "{out}");
+    let v = ok(&strata(&["verify", agg.to_str().unwrap()], &f.cache));
+    assert!(v.contains(": valid"), "{v}");
+
+    let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&agg).unwrap()).unwrap();
+    assert_eq!(doc["format"], "strata-aggregate");
+    let mut swapped = doc.clone();
+    swapped["statements"].as_array_mut().unwrap().swap(0, 1);
+    rejected(&swapped, "aggregate statements swapped");
+    let mut dropped = doc.clone();
+    dropped["statements"].as_array_mut().unwrap().pop();
+    rejected(&dropped, "aggregate statement dropped");
+    let mut flipped = doc.clone();
+    let hex = doc["aggregate"].as_str().unwrap();
+    flipped["aggregate"] = flip_hex(hex, hex.len() / 2).into();
+    rejected(&flipped, "aggregate bit flipped");
+    // Aggregating a file that is not a seal proof of the same kind is refused with a reason.
+    let junk = f.tmp.path().join("junk.json");
+    fs::write(&junk, "{\"format\": \"strata-proof\"}").unwrap();
+    let r = strata(
+        &[
+            "prove",
+            "aggregate",
+            "--out",
+            f.tmp.path().join("never.json").to_str().unwrap(),
+            first.to_str().unwrap(),
+            junk.to_str().unwrap(),
+        ],
+        &f.cache,
+    );
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("junk.json"));
+    assert!(!f.tmp.path().join("never.json").exists());
+}

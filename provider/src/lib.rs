@@ -77,6 +77,7 @@ pub mod seal_prover;
 pub mod server;
 pub mod storage;
 pub mod tasks;
+mod window_post;
 pub mod worker;
 
 pub use config::ProviderConfig;

@@ -14,16 +14,12 @@ use strata_chain_client::views::{DeadlineInfo, SectorStatus};
 use strata_primitives::node::Node;
 use strata_prover::vanilla::post::PostSector;
 
-/// A partition's WindowPoSt: the proof (none if every sector is skipped), the skipped sectors,
-/// and how many were proven.
-type PartitionProof = (Option<String>, Vec<u64>, usize);
-
 /// What the scheduler remembers between ticks (rebuilt from the chain after a restart).
 #[derive(Default)]
 pub struct SchedState {
-    windows: HashMap<u64, Window>,
+    pub(crate) windows: HashMap<u64, Window>,
     /// Proofs computed at the challenge epoch, waiting for their window to open.
-    ready: HashMap<(u64, Epoch, u64), PartitionProof>,
+    pub(crate) ready: HashMap<(u64, Epoch, u64), crate::window_post::PartitionProof>,
     winning_tried: HashSet<Epoch>,
     last_winning: Option<Epoch>,
     declared: HashSet<(u64, Epoch)>,
@@ -38,11 +34,13 @@ impl SchedState {
     }
 }
 
+/// One deadline's current window: when it opened, how many partitions need a post, and which
+/// have been posted (or given up on) by this daemon.
 #[derive(Default)]
-struct Window {
-    open: Epoch,
-    needed: usize,
-    submitted: HashSet<u64>,
+pub(crate) struct Window {
+    pub(crate) open: Epoch,
+    pub(crate) needed: usize,
+    pub(crate) submitted: HashSet<u64>,
 }
 
 impl Provider {
@@ -137,196 +135,6 @@ impl Provider {
             };
         } else {
             w.needed = needed;
-        }
-    }
-
-    async fn prove_deadline(self: &Arc<Self>, d: &DeadlineInfo, head: Epoch, submit: bool) {
-        let t = &d.timing;
-        let randomness = match self
-            .chain
-            .randomness(RandomnessTag::WindowPost, t.challenge, self.miner())
-            .await
-        {
-            Ok(r) => r,
-            Err(e) => return tracing::warn!(%e, "no WindowPoSt randomness yet"),
-        };
-        for p in &d.partitions {
-            let done = self
-                .sched
-                .lock()
-                .expect("sched")
-                .windows
-                .get(&t.index)
-                .is_some_and(|w| w.submitted.contains(&p.index));
-            if p.sectors.is_empty() || p.proven || done {
-                continue;
-            }
-            let key = (t.index, t.open, p.index);
-            let cached = self.sched.lock().expect("sched").ready.get(&key).cloned();
-            let (proof, skipped, proven_count) = match cached {
-                Some(c) => c,
-                None => {
-                    let c = self.prove_partition(d, p, &randomness, head).await;
-                    self.sched
-                        .lock()
-                        .expect("sched")
-                        .ready
-                        .insert(key, c.clone());
-                    c
-                }
-            };
-            if !submit {
-                continue;
-            }
-            self.sched
-                .lock()
-                .expect("sched")
-                .ready
-                .retain(|k, _| k.1 >= t.open);
-            if proof.is_none() {
-                // The chain refuses a post that proves nothing ("declare faults instead"): the
-                // partition is left unproven, its sectors become faulty when the window closes.
-                let msg = format!(
-                    "deadline {} partition {}: nothing to prove (skipped {skipped:?}); no post \
-                     submitted, the sectors go faulty at the window's close",
-                    t.index, p.index
-                );
-                tracing::warn!("{msg}");
-                let _ =
-                    self.db
-                        .log_deadline(head, "post_not_submitted", t.index, Some(p.index), &msg);
-                if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
-                    w.submitted.insert(p.index);
-                }
-                continue;
-            }
-            let call = Method::SubmitWindowPost {
-                miner: self.miner(),
-                deadline: t.index,
-                partition: p.index,
-                skipped: skipped.clone(),
-                proof,
-            };
-            let msg_key = format!("post:{}:{}:{}", t.index, t.open, p.index);
-            match self.send_once(&msg_key, call).await {
-                Ok(id) => {
-                    Metrics::inc(&self.metrics.posts_submitted);
-                    let msg = format!("deadline {} partition {}: {proven_count} sectors proven, skipped {skipped:?} (message {id})", t.index, p.index);
-                    tracing::info!("{msg}");
-                    let _ = self
-                        .db
-                        .log_deadline(head, "post", t.index, Some(p.index), &msg);
-                    if let Some(w) = self.sched.lock().expect("sched").windows.get_mut(&t.index) {
-                        w.submitted.insert(p.index);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(%e, deadline = t.index, "WindowPoSt refused");
-                    let _ = self.db.log_deadline(
-                        head,
-                        "post_refused",
-                        t.index,
-                        Some(p.index),
-                        &format!("deadline {} partition {}: {e}", t.index, p.index),
-                    );
-                    self.sched.lock().expect("sched").ready.remove(&key);
-                }
-            }
-        }
-    }
-
-    /// Proves one partition: the proof (if any sector is healthy), the skipped sectors, and how
-    /// many were proven.
-    async fn prove_partition(
-        &self,
-        d: &DeadlineInfo,
-        p: &strata_chain_client::views::PartitionInfo,
-        randomness: &Node,
-        head: Epoch,
-    ) -> PartitionProof {
-        let t = &d.timing;
-        let randomness = *randomness;
-        {
-            let proving: Vec<u64> = p
-                .sectors
-                .iter()
-                .copied()
-                .filter(|n| !p.faulty.contains(n))
-                .collect();
-            let started = Instant::now();
-            let r = if proving.is_empty() {
-                Err("every sector in it is already faulty on chain".to_string())
-            } else {
-                match self.chain_comm_rs().await {
-                    Err(e) => Err(format!("the chain's CommRs are unavailable: {e}")),
-                    Ok(comm_rs) => {
-                        // Sealing pauses and the seal-proof process stops until this proof is done.
-                        let _post = self.gate.post_begin();
-                        let expected = Self::post_sectors(&proving, &comm_rs);
-                        let vanilla = self
-                            .post_vanilla(&expected, &randomness, VanillaKind::Window)
-                            .await;
-                        let params = self.warm.clone();
-                        let pt = self.proof_type;
-                        tokio::task::spawn_blocking(move || {
-                            strata_prover::remote::prove_window_from_vanilla(
-                                &pt,
-                                &randomness,
-                                &expected,
-                                vanilla,
-                                &params,
-                            )
-                            .map_err(|e| e.to_string())
-                        })
-                        .await
-                        .unwrap_or_else(|e| Err(e.to_string()))
-                    }
-                }
-            };
-            let (proof, skipped) = match r {
-                Ok(f) => {
-                    self.measured(
-                        Timed::WindowPost,
-                        started.elapsed().as_millis() as u64,
-                        head,
-                    );
-                    if let strata_prover::proof_file::PublicData::Window { faulty, .. } = &f.public
-                    {
-                        for x in faulty {
-                            let msg = format!(
-                                "deadline {} sector {} skipped: {}",
-                                t.index, x.sector_number, x.reason
-                            );
-                            let _ = self.db.log_deadline(
-                                head,
-                                "post_skipped",
-                                t.index,
-                                Some(p.index),
-                                &msg,
-                            );
-                        }
-                    }
-                    (Some(f.proofs[0].clone()), f.faulty_sectors())
-                }
-                Err(e) => {
-                    let _ = self.db.log_deadline(
-                        head,
-                        "post_skipped",
-                        t.index,
-                        Some(p.index),
-                        &format!(
-                            "deadline {} partition {}: nothing proven: {e}",
-                            t.index, p.index
-                        ),
-                    );
-                    (None, proving.clone())
-                }
-            };
-            for _ in &skipped {
-                Metrics::inc(&self.metrics.sectors_skipped);
-            }
-            let n = proving.len() - skipped.len();
-            (proof, skipped, n)
         }
     }
 

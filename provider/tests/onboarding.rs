@@ -1,7 +1,9 @@
 //! Onboarding at scale, end to end at 2 KiB with real proofs: three committed-capacity sectors
 //! pledged together are pre-committed in one `PreCommitSectorBatch` and proven in one
 //! `ProveCommitAggregate` (a SnarkPack proof of their three seal proofs, made by the provider
-//! and verified by the chain), and all three become active. Epochs are stepped by the test.
+//! and verified by the chain), and all three become active. With three deadlines, all three land
+//! in one deadline as two partitions, and the scheduler proves both in one
+//! `SubmitWindowPostBatch`. Epochs are stepped by the test.
 
 use std::sync::Arc;
 use strata_chain::config::devnet_faucet;
@@ -15,13 +17,18 @@ mod common;
 use common::{block_on, params, send};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_sectors_precommitted_in_one_batch_and_proven_in_one_aggregate() {
+async fn three_sectors_batched_aggregated_and_posted_as_one_multi_partition_post() {
     let store = params();
     let (chain_dir, home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Three deadlines: a sector never goes to the open deadline or the next one, so sectors
+    // activated together share the third, and 2 KiB partitions hold two sectors each.
+    let mut genesis = common::genesis();
+    genesis.constants.deadlines = 3;
+    genesis.constants.deadline_window = genesis.constants.proving_period / 3;
     let chain = Arc::new(
         Chain::open(
             chain_dir.path(),
-            common::genesis(),
+            genesis,
             Box::new(SnarkVerifier::new(store.clone())),
             true,
         )
@@ -47,6 +54,12 @@ async fn three_sectors_precommitted_in_one_batch_and_proven_in_one_aggregate() {
         max_wait_epochs: 40,
     };
     let p = common::start(&chain, home.path(), config, owner, listener).await;
+    // Before its first proving period a miner's sectors are spread over every deadline; from
+    // then on the open deadline and the next are avoided, which leaves one of three.
+    let start = chain.miner(1000).await.unwrap().proving_period_start;
+    while chain.head().await.unwrap().epoch < start {
+        chain.step(1).unwrap();
+    }
     for n in 1..=3 {
         p.db.new_sector(n, &[]).unwrap();
     }
@@ -117,4 +130,58 @@ async fn three_sectors_precommitted_in_one_batch_and_proven_in_one_aggregate() {
     // Power as three single prove-commits would give.
     let m = chain.miner(1000).await.unwrap();
     assert_eq!(m.raw_power, 3 * 2048);
+
+    // WindowPoSt: both partitions of the sectors' deadline posted in one message.
+    let dl = chain.sector(1000, 1).await.unwrap().location.unwrap().0;
+    let parts = |c: &Chain| {
+        block_on(c.deadlines(1000)).unwrap()[dl as usize]
+            .partitions
+            .clone()
+    };
+    assert_eq!(parts(&chain).len(), 2, "{:?}", parts(&chain));
+    let posts = |p: &strata_provider::Provider| -> Vec<String> {
+        p.db.recent_log(500)
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.kind == "post")
+            .map(|l| l.detail)
+            .collect()
+    };
+    let mut epochs = 0;
+    while posts(&p).len() < 2 {
+        assert!(
+            epochs < 2 * chain.genesis().constants.proving_period,
+            "no WindowPoSt after {epochs} epochs: {:#?}",
+            p.db.recent_log(30)
+        );
+        chain.step(1).unwrap();
+        p.scheduler_tick().await;
+        p.idle().await;
+        epochs += 1;
+    }
+    let posted = posts(&p);
+    assert_eq!(posted.len(), 2, "{posted:#?}");
+    let message = |d: &str| d.rsplit("message ").next().unwrap().to_string();
+    assert_eq!(
+        message(&posted[0]),
+        message(&posted[1]),
+        "one message: {posted:#?}"
+    );
+    assert!(
+        posted
+            .iter()
+            .all(|d| d.contains("batch of partitions [0, 1]")),
+        "{posted:#?}"
+    );
+    chain.step(1).unwrap(); // the block that applies the post
+    assert!(
+        parts(&chain).iter().all(|p| p.proven),
+        "{:?}",
+        parts(&chain)
+    );
+    let log = p.db.recent_log(500).unwrap();
+    assert!(
+        !log.iter().any(|l| l.kind.ends_with("_refused")),
+        "{log:#?}"
+    );
 }
