@@ -13,7 +13,25 @@
 
 mod curve;
 mod error;
+pub mod files;
 pub mod pok;
 
 pub use curve::*;
 pub use error::CeremonyError;
+
+/// Where a long computation stands, for progress bars. Implementations must be cheap: `inc` is
+/// called from worker threads once per chunk of points.
+pub trait Progress: Sync {
+    /// A new stage begins with `total` units of work.
+    fn stage(&self, name: &str, total: u64);
+    /// `n` more units are done.
+    fn inc(&self, n: u64);
+}
+
+/// No progress reporting.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn stage(&self, _: &str, _: u64) {}
+    fn inc(&self, _: u64) {}
+}
