@@ -14,6 +14,7 @@
 mod curve;
 mod error;
 pub mod files;
+pub mod lagrange;
 pub mod pok;
 
 pub use curve::*;

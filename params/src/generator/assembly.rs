@@ -66,7 +66,7 @@ impl Matrix {
 }
 
 /// The QAP polynomials of every variable (inputs first, then auxiliary) evaluated at τ.
-pub(super) struct QapAtTau {
+pub struct QapAtTau {
     /// `u_j(τ)` (the A matrix).
     pub a: Vec<Scalar>,
     /// `v_j(τ)` (the B matrix).
@@ -77,7 +77,7 @@ pub(super) struct QapAtTau {
 
 /// A constraint system that records the three matrices and never asks for witness values.
 #[derive(Default)]
-pub(super) struct KeypairAssembly {
+pub struct KeypairAssembly {
     num_inputs: usize,
     num_aux: usize,
     a: Matrix,
@@ -89,7 +89,7 @@ impl KeypairAssembly {
     /// Synthesizes `circuit` exactly as `groth16`'s generator and prover see it: the constant-one
     /// input first, then the circuit, then `input · 0 = 0` for every input (so the IC query and
     /// the inputs' A query are fully dense).
-    pub(super) fn synthesize<C: bellman::Circuit<Scalar>>(
+    pub fn synthesize<C: bellman::Circuit<Scalar>>(
         circuit: C,
     ) -> Result<Self, SynthesisError> {
         let mut cs = KeypairAssembly::default();
@@ -107,23 +107,55 @@ impl KeypairAssembly {
     }
 
     /// Constraints, including the input constraints.
-    pub(super) fn num_constraints(&self) -> usize {
+    pub fn num_constraints(&self) -> usize {
         self.a.ends.len()
     }
 
     /// Public inputs, including the constant one.
-    pub(super) fn num_inputs(&self) -> usize {
+    pub fn num_inputs(&self) -> usize {
         self.num_inputs
     }
 
     /// Auxiliary (private) variables.
-    pub(super) fn num_aux(&self) -> usize {
+    pub fn num_aux(&self) -> usize {
         self.num_aux
+    }
+
+    /// The matrices as columns: for A, B and C, per variable (inputs first, then auxiliary),
+    /// its `(row, coefficient)` terms in row order. What a multi-party setup needs to evaluate
+    /// the QAP in the exponent, where τ is unknown. Errors on a term naming an unallocated
+    /// variable.
+    pub fn columns(&self) -> Result<[Vec<Vec<(u32, Scalar)>>; 3], SynthesisError> {
+        let (ni, na) = (self.num_inputs, self.num_aux);
+        let column = |m: &Matrix| -> Result<Vec<Vec<(u32, Scalar)>>, SynthesisError> {
+            let mut cols = vec![Vec::new(); ni + na];
+            let mut start = 0;
+            for (row, &end) in m.ends.iter().enumerate() {
+                for &(tag, coeff) in &m.terms[start..end] {
+                    let index = (tag >> 1) as usize;
+                    let c = if tag & 1 == 0 {
+                        (index < ni).then_some(index)
+                    } else {
+                        (index < na).then_some(ni + index)
+                    };
+                    let slot = c.and_then(|c| cols.get_mut(c)).ok_or_else(|| {
+                        SynthesisError::IoError(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            "a constraint names a variable that was never allocated",
+                        ))
+                    })?;
+                    slot.push((row as u32, coeff));
+                }
+                start = end;
+            }
+            Ok(cols)
+        };
+        Ok([column(&self.a)?, column(&self.b)?, column(&self.c)?])
     }
 
     /// Evaluates the three matrices' polynomials at τ (one matrix per task), given the Lagrange
     /// basis at τ (`lagrange[i] = L_i(τ)`, at least one per constraint).
-    pub(super) fn evaluate(self, lagrange: &[Scalar]) -> Result<QapAtTau, SynthesisError> {
+    pub fn evaluate(self, lagrange: &[Scalar]) -> Result<QapAtTau, SynthesisError> {
         let (ni, na) = (self.num_inputs, self.num_aux);
         let (a, (b, c)) = rayon::join(
             || self.a.evaluate(lagrange, ni, na),

@@ -25,7 +25,7 @@
 //! Points are converted to `bls12_381` through the uncompressed encoding without the subgroup
 //! check (they are blst multiples of the generator); the tests read the output back checked.
 
-mod assembly;
+pub mod assembly;
 mod fixed_base;
 
 use assembly::KeypairAssembly;
