@@ -455,19 +455,35 @@ fn bad_arguments_are_refused() {
     assert_eq!(phase1::verify(tmp.path(), &Quiet).unwrap().contributions, 1);
 }
 
-/// Timings: `cargo test --release -p strata-ceremony --test phase1 -- --ignored --nocapture`.
+/// This process's CPU time (user + system) in seconds, from `/proc/self/stat` (0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, the 12th and 13th after the name.
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok());
+    field(11)
+        .zip(field(12))
+        .map_or(0.0, |(u, s)| (u + s) / 100.0)
+}
+
+/// Timings (wall and CPU, so a loaded machine can be accounted for):
+/// `cargo test --release -p strata-ceremony --test phase1 -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn timings() {
     for power in [10u32, 12, 16] {
         let tmp = tempfile::tempdir().unwrap();
         phase1::new(tmp.path(), power).unwrap();
-        let t = std::time::Instant::now();
+        let (t, c) = (std::time::Instant::now(), cpu_seconds());
         phase1::contribute(tmp.path(), "bench", &Quiet).unwrap();
-        let contribute = t.elapsed();
-        let t = std::time::Instant::now();
+        let contribute = (t.elapsed(), cpu_seconds() - c);
+        let (t, c) = (std::time::Instant::now(), cpu_seconds());
         phase1::verify(tmp.path(), &Quiet).unwrap();
-        let verify = t.elapsed();
-        println!("2^{power}: contribute {contribute:.2?}, verify (initial + 1 contribution) {verify:.2?}");
+        let verify = (t.elapsed(), cpu_seconds() - c);
+        println!(
+            "2^{power}: contribute {:.2?} wall, {:.1} s CPU; verify (initial + 1 contribution) {:.2?} wall, {:.1} s CPU",
+            contribute.0, contribute.1, verify.0, verify.1
+        );
     }
 }
