@@ -95,7 +95,11 @@ where
                 .enumerate()
                 .with_min_len(64)
                 .for_each(|(k, (u, v))| {
-                    let t = if k == 0 { *v } else { *v * &twiddles[k * stride] };
+                    let t = if k == 0 {
+                        *v
+                    } else {
+                        *v * &twiddles[k * stride]
+                    };
                     *v = *u - t;
                     *u += t;
                 });
@@ -146,8 +150,14 @@ mod tests {
             domain.ifft(&Worker::new());
             let expected: Vec<bls12_381::Scalar> =
                 domain.into_coeffs().into_iter().map(|s| s.0).collect();
-            let g1: Vec<G1Projective> = powers.iter().map(|p| G1Projective::generator() * p).collect();
-            let g2: Vec<G2Projective> = powers.iter().map(|p| G2Projective::generator() * p).collect();
+            let g1: Vec<G1Projective> = powers
+                .iter()
+                .map(|p| G1Projective::generator() * p)
+                .collect();
+            let g2: Vec<G2Projective> = powers
+                .iter()
+                .map(|p| G2Projective::generator() * p)
+                .collect();
             let (l1, l2) = (lagrange_basis(&g1), lagrange_basis(&g2));
             for j in 0..m {
                 let e = Scalar::from_bytes_le(&expected[j].to_bytes()).unwrap();

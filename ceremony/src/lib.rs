@@ -15,6 +15,8 @@ mod curve;
 mod error;
 pub mod files;
 pub mod lagrange;
+pub mod phase1;
+pub mod phase2;
 pub mod pok;
 
 pub use curve::*;

@@ -6,6 +6,7 @@
 
 mod bar;
 mod beacon_cmd;
+mod ceremony_cmd;
 mod chain_cmd;
 mod client_cmd;
 mod cluster_cmd;
@@ -78,6 +79,15 @@ enum Command {
     /// Groth16 parameters: generate, list, verify.
     #[command(subcommand)]
     Params(params_cmd::ParamsCommand),
+    /// The multi-party trusted setup: powers of tau, then a phase 2 per circuit, whose result
+    /// is sound if one contributor was honest.
+    ///
+    /// Typical run: `ceremony tau new --power 16 --out ptau`; each party runs `ceremony tau
+    /// contribute ptau`; `ceremony tau beacon ptau --beacon HEX`; then per circuit `ceremony new
+    /// --kind window --sector-size 2KiB --tau ptau --out w2k`, each party `ceremony contribute
+    /// w2k`, and `ceremony finalize w2k`. Anyone can re-check with `ceremony verify`.
+    #[command(subcommand)]
+    Ceremony(ceremony_cmd::CeremonyCommand),
     /// Run the embedded devnet chain (or print a genesis to start from).
     #[command(subcommand)]
     Devnet(chain_cmd::DevnetCommand),
@@ -181,6 +191,7 @@ fn main() -> ExitCode {
         Command::Demo(args) if args.permanent => demo_permanent::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Params(cmd) => params_cmd::run(cmd),
+        Command::Ceremony(cmd) => ceremony_cmd::run(cmd),
         Command::Prove(cmd) => proofs_cmd::prove(cmd),
         Command::Verify(args) => proofs_cmd::verify(args),
         Command::Devnet(cmd) => chain_cmd::devnet(cmd),

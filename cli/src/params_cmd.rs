@@ -19,7 +19,9 @@ pub enum ParamsCommand {
     List(CommonArgs),
     /// Re-check every parameter file against the manifest's BLAKE3 digests, every key file
     /// against its digest, and every entry's circuit against the circuit this build synthesises.
-    Verify(CommonArgs),
+    /// With `--transcript CDIR`, also re-verify that ceremony from scratch (phase 1 and phase 2)
+    /// and check the installed parameters for its circuit are exactly its result.
+    Verify(VerifyArgs),
     /// Copy the verifying keys (a few KB each) with a manifest into another directory: all an
     /// auditor needs for `strata verify --params DIR` / `strata audit`, without the parameters.
     ExportKeys(ExportArgs),
@@ -31,6 +33,19 @@ pub struct ExportArgs {
     /// The directory to write the keys and their manifest into.
     #[arg(long)]
     out: PathBuf,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+/// Arguments of `strata params verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// A phase-2 ceremony directory whose result must be the installed parameters.
+    #[arg(long)]
+    transcript: Option<PathBuf>,
+    /// Its powers-of-tau directory [default: the one the ceremony recorded].
+    #[arg(long, requires = "transcript")]
+    tau: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -155,6 +170,64 @@ pub fn ensure(store: &ParamsStore, pt: &ProofType, kinds: &[ProofKind], quiet: b
     Ok(())
 }
 
+/// Re-verifies the ceremony in `dir` and checks the store's parameters for its circuit are its
+/// result, byte for byte.
+fn verify_transcript(
+    s: &ParamsStore,
+    dir: &std::path::Path,
+    tau: Option<&std::path::Path>,
+    json_out: bool,
+) -> Result<()> {
+    use strata_ceremony::phase2;
+    let t = phase2::Transcript::read(dir)?;
+    let (id, blank) = crate::ceremony_cmd::circuit(t.kind, SectorSize(t.sector_size))?;
+    let v = phase2::verify(dir, tau, &id, blank, &strata_ceremony::Quiet)
+        .with_context(|| format!("ceremony {}", dir.display()))?;
+    let params = phase2::parameters(dir, &v.transcript)?;
+    let mut bytes = Vec::new();
+    params.write(&mut bytes)?;
+    let digest = blake3::hash(&bytes).to_hex().to_string();
+    let entry = s
+        .manifest()?
+        .entries
+        .into_iter()
+        .find(|e| {
+            e.kind == id.kind && e.sector_size == id.sector_size && e.circuit_digest == id.digest
+        })
+        .with_context(|| {
+            format!(
+                "no installed {} parameters for {} bytes in {}",
+                id.kind.as_str(),
+                id.sector_size,
+                s.dir().display()
+            )
+        })?;
+    if entry.blake3 != digest {
+        bail!(
+            "{}: the installed parameters (BLAKE3 {}) are not this ceremony's result ({digest})",
+            entry.file,
+            entry.blake3
+        );
+    }
+    s.check_file(&entry)?;
+    if json_out {
+        println!(
+            "{}",
+            json!({"transcript": dir, "file": entry.file, "ok": true, "phase1_contributions": v.phase1.contributions, "phase2_contributions": v.transcript.contributions(), "final_digest": v.final_digest})
+        );
+    } else {
+        println!(
+            "{}: the result of ceremony {} ({} phase-1 + {} phase-2 contributions, transcript {})",
+            entry.file,
+            dir.display(),
+            v.phase1.contributions,
+            v.transcript.contributions(),
+            v.final_digest
+        );
+    }
+    Ok(())
+}
+
 fn store(dir: &Option<PathBuf>) -> ParamsStore {
     ParamsStore::new(dir.clone().unwrap_or_else(ParamsStore::default_dir))
 }
@@ -208,20 +281,25 @@ pub fn run(cmd: ParamsCommand) -> Result<()> {
             } else {
                 for e in m.entries {
                     println!(
-                        "{:<8} {:>12}  {:>10} constraints  {:>12} bytes  blake3 {}  vk {}  {}",
+                        "{:<8} {:>12}  {:>10} constraints  {:>12} bytes  blake3 {}  vk {}  {}  [{}]",
                         e.kind.as_str(),
                         SectorSize(e.sector_size).to_string(),
                         e.constraints,
                         e.bytes,
                         &e.blake3[..16],
                         &e.vk_digest[..16],
-                        e.file
+                        e.file,
+                        e.provenance()
                     );
                 }
             }
         }
-        ParamsCommand::Verify(c) => {
+        ParamsCommand::Verify(a) => {
+            let c = &a.common;
             let s = store(&c.dir);
+            if let Some(dir) = &a.transcript {
+                verify_transcript(&s, dir, a.tau.as_deref(), c.json)?;
+            }
             let mut bad = 0;
             let mut rows = Vec::new();
             for (e, r) in s.verify_all()? {
@@ -245,9 +323,9 @@ pub fn run(cmd: ParamsCommand) -> Result<()> {
                 };
                 bad += usize::from(!ok);
                 if c.json {
-                    rows.push(json!({"file": e.file, "vk_file": e.vk_file, "kind": e.kind.as_str(), "sector_size": e.sector_size, "ok": ok, "status": what}));
+                    rows.push(json!({"file": e.file, "vk_file": e.vk_file, "kind": e.kind.as_str(), "sector_size": e.sector_size, "ok": ok, "status": what, "origin": e.origin}));
                 } else {
-                    println!("{}: {what}", e.file);
+                    println!("{}: {what} [{}]", e.file, e.provenance());
                 }
             }
             if c.json {

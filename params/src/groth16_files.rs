@@ -65,6 +65,46 @@ pub struct ParamsEntry {
     /// key files existed; the key is then read from the parameter file's prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vk_file: Option<String>,
+    /// How the parameters were made; absent in manifests written before ceremonies existed
+    /// (those files were single-party).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// How a parameter file was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "setup", rename_all = "snake_case")]
+pub enum Origin {
+    /// Generated on one machine (`strata params generate`): whoever ran it could forge proofs.
+    /// Devnet only.
+    SingleParty,
+    /// The result of a multi-party ceremony (`strata ceremony`): sound if one contributor in
+    /// either phase was honest.
+    Ceremony {
+        /// Contributions to the powers of tau (phase 1), the beacon not counted.
+        phase1_contributions: usize,
+        /// Contributions to this circuit's phase 2.
+        phase2_contributions: usize,
+        /// BLAKE3 of the last phase-2 file, which chains back through every file of both phases.
+        transcript: String,
+    },
+}
+
+impl ParamsEntry {
+    /// One line on how the file was made, for `strata params list`.
+    pub fn provenance(&self) -> String {
+        match &self.origin {
+            None | Some(Origin::SingleParty) => "single-party setup (devnet only)".into(),
+            Some(Origin::Ceremony {
+                phase1_contributions,
+                phase2_contributions,
+                transcript,
+            }) => format!(
+                "ceremony: {phase1_contributions} phase-1 + {phase2_contributions} phase-2 contributions, transcript {}",
+                &transcript[..transcript.len().min(16)]
+            ),
+        }
+    }
 }
 
 /// `manifest.json`.
@@ -345,6 +385,50 @@ impl ParamsStore {
             kind: id.kind.as_str(),
             reason,
         })?;
+        let entry = self.store_locked(id, &params, Origin::SingleParty)?;
+        drop(lock);
+        Ok(LoadedParams { params, entry })
+    }
+
+    /// Stores `params` as the parameters of `id`, replacing any earlier file for the same
+    /// circuit (proofs made with the replaced parameters no longer verify against this store),
+    /// and records how they were made. Files are written atomically, under the directory's lock.
+    pub fn install(
+        &self,
+        id: &CircuitId,
+        params: &Parameters<Bls12>,
+        origin: Origin,
+    ) -> Result<ParamsEntry, ParamsError> {
+        fs::create_dir_all(&self.dir).map_err(|source| ParamsError::Io {
+            what: "creating",
+            path: self.dir.clone(),
+            source,
+        })?;
+        let lock_path = self.dir.join(".lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| ParamsError::Io {
+                what: "opening",
+                path: lock_path.clone(),
+                source,
+            })?;
+        lock.lock().map_err(|source| ParamsError::Io {
+            what: "locking",
+            path: lock_path,
+            source,
+        })?;
+        self.store_locked(id, params, origin)
+    }
+
+    fn store_locked(
+        &self,
+        id: &CircuitId,
+        params: &Parameters<Bls12>,
+        origin: Origin,
+    ) -> Result<ParamsEntry, ParamsError> {
         let mut bytes = Vec::new();
         params.write(&mut bytes).expect("writing to memory");
         let mut vk = Vec::new();
@@ -359,6 +443,7 @@ impl ParamsStore {
             vk_digest: blake3::hash(&vk).to_hex().to_string(),
             bytes: bytes.len() as u64,
             vk_file: Some(Self::vk_file_name(id)),
+            origin: Some(origin),
         };
         write_atomic(&self.dir.join(&entry.file), &bytes)?;
         write_atomic(&self.dir.join(Self::vk_file_name(id)), &vk)?;
@@ -367,8 +452,7 @@ impl ParamsStore {
         manifest.entries.retain(|e| e.file != entry.file);
         manifest.entries.push(entry.clone());
         self.write_manifest(&manifest)?;
-        drop(lock);
-        Ok(LoadedParams { params, entry })
+        Ok(entry)
     }
 
     /// The verifying key with BLAKE3 digest `vk_digest` from the entry for (`kind`, `sector_size`).

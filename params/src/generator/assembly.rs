@@ -65,6 +65,10 @@ impl Matrix {
     }
 }
 
+/// One matrix by columns: per variable (inputs first, then auxiliary), its `(row, coefficient)`
+/// terms in row order.
+pub type Columns = Vec<Vec<(u32, Scalar)>>;
+
 /// The QAP polynomials of every variable (inputs first, then auxiliary) evaluated at τ.
 pub struct QapAtTau {
     /// `u_j(τ)` (the A matrix).
@@ -89,9 +93,7 @@ impl KeypairAssembly {
     /// Synthesizes `circuit` exactly as `groth16`'s generator and prover see it: the constant-one
     /// input first, then the circuit, then `input · 0 = 0` for every input (so the IC query and
     /// the inputs' A query are fully dense).
-    pub fn synthesize<C: bellman::Circuit<Scalar>>(
-        circuit: C,
-    ) -> Result<Self, SynthesisError> {
+    pub fn synthesize<C: bellman::Circuit<Scalar>>(circuit: C) -> Result<Self, SynthesisError> {
         let mut cs = KeypairAssembly::default();
         cs.alloc_input(|| "one", || Ok(Scalar::ONE))?;
         circuit.synthesize(&mut cs)?;
@@ -125,7 +127,7 @@ impl KeypairAssembly {
     /// its `(row, coefficient)` terms in row order. What a multi-party setup needs to evaluate
     /// the QAP in the exponent, where τ is unknown. Errors on a term naming an unallocated
     /// variable.
-    pub fn columns(&self) -> Result<[Vec<Vec<(u32, Scalar)>>; 3], SynthesisError> {
+    pub fn columns(&self) -> Result<[Columns; 3], SynthesisError> {
         let (ni, na) = (self.num_inputs, self.num_aux);
         let column = |m: &Matrix| -> Result<Vec<Vec<(u32, Scalar)>>, SynthesisError> {
             let mut cols = vec![Vec::new(); ni + na];
