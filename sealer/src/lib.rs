@@ -43,6 +43,7 @@ pub mod seal;
 pub mod sector;
 pub mod tree_c;
 pub mod unseal;
+pub mod update;
 
 pub use batch::{seal_batch, BatchItem};
 pub use error::SealError;
@@ -51,3 +52,4 @@ pub use progress::{NoProgress, Progress};
 pub use seal::{seal, PieceSource, SealConfig};
 pub use sector::{SectorMeta, SectorPaths};
 pub use unseal::{unseal_piece, unseal_sector};
+pub use update::snap;

@@ -156,9 +156,9 @@ pub(crate) fn open_parent_cache(config: &SealConfig) -> Result<ParentCache, Seal
 pub(crate) struct Prepared {
     pub(crate) paths: SectorPaths,
     pub(crate) replica_id: Node,
-    comm_d: Node,
-    infos: Vec<PieceInfo>,
-    offsets: Vec<u64>,
+    pub(crate) comm_d: Node,
+    pub(crate) infos: Vec<PieceInfo>,
+    pub(crate) offsets: Vec<u64>,
 }
 
 /// Writes the pieces into `work`'s unsealed file, builds tree_d, checks CommD against the
@@ -281,6 +281,7 @@ pub(crate) fn finish(
             .map(|(info, offset)| PlacedPiece { info, offset })
             .collect(),
         state: SectorState::Sealed,
+        update: None,
     };
     files::write_atomic(
         &paths.meta(),

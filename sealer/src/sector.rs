@@ -26,6 +26,9 @@ use strata_primitives::serde_hex;
 
 /// Format version of `meta.json`.
 pub const META_VERSION: u32 = 1;
+/// Format version of the `meta.json` of an updated sector (one with `update`): older builds
+/// refuse it rather than read the new replica as the old one.
+pub const META_VERSION_UPDATED: u32 = 2;
 
 /// Where a sealed sector stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +83,29 @@ pub struct SectorMeta {
     pub pieces: Vec<PlacedPiece>,
     /// State.
     pub state: SectorState,
+    /// The replica update (SnapDeals) this sector received, if any: then `comm_r_last` and
+    /// `comm_r` are the updated replica's, while `comm_d`, `pieces` and `replica_id` stay the
+    /// committed-capacity sector's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<Box<UpdateMeta>>,
+}
+
+/// What a replica update changed (see `update.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateMeta {
+    /// CommR of the committed-capacity replica.
+    #[serde(with = "serde_hex::node")]
+    pub comm_r_old: Node,
+    /// Its tree_r_last root.
+    #[serde(with = "serde_hex::node")]
+    pub comm_r_last_old: Node,
+    /// CommD of the new data.
+    #[serde(with = "serde_hex::node")]
+    pub comm_d: Node,
+    /// log₂ of the number of distinct ρ values.
+    pub h: u32,
+    /// The new pieces, in sector order.
+    pub pieces: Vec<PlacedPiece>,
 }
 
 /// `prover_id` as 32 bytes: the miner id as a little-endian integer.
@@ -174,9 +200,14 @@ impl SectorMeta {
             .map_err(|e| corrupt(format!("cannot read meta.json: {e}")))?;
         let meta: SectorMeta = serde_json::from_str(&text)
             .map_err(|e| corrupt(format!("malformed meta.json: {e}")))?;
-        if meta.version != META_VERSION {
+        let expected = if meta.update.is_some() {
+            META_VERSION_UPDATED
+        } else {
+            META_VERSION
+        };
+        if meta.version != expected {
             return Err(corrupt(format!(
-                "meta.json version {} (this build reads {META_VERSION})",
+                "meta.json version {} (this build reads {META_VERSION}, and {META_VERSION_UPDATED} for updated sectors)",
                 meta.version
             )));
         }
@@ -202,6 +233,15 @@ impl SectorMeta {
             ));
         }
         Ok(meta)
+    }
+
+    /// The data the sector holds now: CommD and pieces of the update if there was one, else
+    /// the sealed ones.
+    pub fn data(&self) -> (Node, &[PlacedPiece]) {
+        match &self.update {
+            Some(u) => (u.comm_d, &u.pieces),
+            None => (self.comm_d, &self.pieces),
+        }
     }
 
     /// The registered proof type.

@@ -14,6 +14,7 @@ use crate::pieces::PieceInfo;
 use crate::progress::Progress;
 use crate::seal::SealSource;
 use crate::sector::{SectorMeta, SectorPaths};
+use crate::update::{decode_update, Rhos};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use strata_primitives::fr32;
@@ -30,12 +31,12 @@ pub fn unseal_piece(
     progress: &dyn Progress,
 ) -> Result<PieceInfo, SealError> {
     let meta = SectorMeta::load(dir)?;
-    let piece = meta
-        .pieces
+    let pieces = meta.data().1;
+    let piece = pieces
         .get(index)
         .ok_or(SealError::NoSuchPiece {
             index,
-            count: meta.pieces.len(),
+            count: pieces.len(),
         })?
         .clone();
     let first = piece.offset / 32;
@@ -79,7 +80,7 @@ pub fn unseal_sector(
         &meta,
         0,
         n,
-        meta.comm_d,
+        meta.data().0,
         out,
         parent_cache_dir,
         progress,
@@ -131,7 +132,16 @@ fn unseal_range(
         )));
     }
 
-    // The key: the last layer's labels, regenerated if the layer file is gone.
+    // The key: the last layer's labels, regenerated if the layer file is gone. For an updated
+    // sector it is also the committed-capacity replica (whose data was zero), from which the
+    // new data is decoded with the update's ρ.
+    let rhos = match &meta.update {
+        None => None,
+        Some(u) => Some(
+            Rhos::new(&u.comm_d, &u.comm_r_old, n)
+                .map_err(|e| corrupt(format!("update commitments: {e}")))?,
+        ),
+    };
     let (key_path, scratch) = key_layer(&paths, meta, parent_cache_dir, progress)?;
     let result = (|| {
         let key = File::open(&key_path).map_err(SealError::io("opening", &key_path))?;
@@ -140,26 +150,40 @@ fn unseal_range(
         progress.start("unsealing", count);
         let mut rep = Vec::new();
         let mut k = Vec::new();
-        let mut source =
-            SealSource::new(|start: u64, nodes: &mut [Node]| -> Result<(), SealError> {
+        let mut source = SealSource::new(
+            |start: u64, nodes: &mut [Node]| -> Result<(), SealError> {
                 rep.resize(nodes.len(), [0u8; 32]);
                 k.resize(nodes.len(), [0u8; 32]);
                 let at = (first + start) * 32;
                 files::read_at(&sealed, nodes_as_bytes_mut(&mut rep), at, &sealed_path)?;
                 files::read_at(&key, nodes_as_bytes_mut(&mut k), at, &key_path)?;
-                decode(&rep, &k, nodes).map_err(|e| match e {
-                    DecodeError::NonCanonical(bad) => {
-                        corrupt(format!("replica node near {}: {bad}", first + start))
+                match &rhos {
+                    None => decode(&rep, &k, nodes).map_err(|e| match e {
+                        DecodeError::NonCanonical(bad) => {
+                            corrupt(format!("replica node near {}: {bad}", first + start))
+                        }
+                        DecodeError::NotData { index } => corrupt(format!(
+                            "replica node {} does not decode to data: the replica is corrupt",
+                            first + start + index as u64
+                        )),
+                    })?,
+                    Some(rhos) => {
+                        decode_update(&rep, &k, first + start, rhos, nodes).map_err(|e| {
+                            corrupt(match e {
+                                None => format!("replica node near {} is not a field element", first + start),
+                                Some(index) => format!(
+                                    "updated replica node {} does not decode to data: the replica is corrupt",
+                                    first + start + index as u64
+                                ),
+                            })
+                        })?
                     }
-                    DecodeError::NotData { index } => corrupt(format!(
-                        "replica node {} does not decode to data: the replica is corrupt",
-                        first + start + index as u64
-                    )),
-                })?;
+                }
                 emit(&out_file, &tmp, nodes)?;
                 progress.advance(nodes.len() as u64);
                 Ok(())
-            });
+            },
+        );
         let root = match tree_root(&TreeShape::binary(count), &mut source) {
             Ok(r) => r,
             Err(e) => {

@@ -195,6 +195,7 @@ fn cheat_in(
         comm_r,
         pieces: placed,
         state: SectorState::Sealed,
+        update: None,
     };
     let json = serde_json::to_string_pretty(&meta).expect("meta serialises");
     write_atomic(&paths.meta(), json.as_bytes())?;
