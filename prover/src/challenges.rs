@@ -67,6 +67,18 @@ pub fn post_leaf_challenges(
         .collect()
 }
 
+/// Replica-update challenge `j`: `u64_le(BLAKE3("strata update" ‖ R ‖ CommR' ‖ u64_le(j))[..8]) mod N`,
+/// with R drawn after the update was declared, so the new replica is fixed before its
+/// challenges are known.
+pub fn update_challenge(randomness: &[u8; 32], comm_r_new: &Node, j: u64, nodes: u64) -> u64 {
+    let mut h = blake3::Hasher::new();
+    h.update(b"strata update")
+        .update(randomness)
+        .update(comm_r_new)
+        .update(&j.to_le_bytes());
+    first_u64(h.finalize().as_bytes()) % nodes
+}
+
 fn first_u64(b: &[u8; 32]) -> u64 {
     u64::from_le_bytes(b[..8].try_into().unwrap())
 }

@@ -3,3 +3,4 @@
 
 pub mod porep;
 pub mod post;
+pub mod update;
