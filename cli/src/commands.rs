@@ -70,6 +70,22 @@ pub struct SealBatchArgs {
     files: Vec<PathBuf>,
 }
 
+/// Arguments of `strata snap`.
+#[derive(Args)]
+pub struct SnapArgs {
+    /// The committed-capacity sector directory to update (left as it is).
+    dir: PathBuf,
+    /// The updated sector directory to create (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// Deal data files, placed in order as pieces.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Arguments of `strata unseal`.
 #[derive(Args)]
 pub struct UnsealArgs {
@@ -231,6 +247,45 @@ pub fn seal_batch(args: SealBatchArgs) -> Result<()> {
     let secs = start.elapsed().as_secs_f64();
     for (dir, meta) in outs.iter().zip(&metas) {
         print_meta(dir, meta, args.json, secs);
+    }
+    Ok(())
+}
+
+/// `strata snap`: a replica update of a committed-capacity sector.
+pub fn snap(args: SnapArgs) -> Result<()> {
+    let sources = args
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, path)| open_piece(i, path))
+        .collect::<Result<Vec<_>>>()?;
+    let start = Instant::now();
+    let meta = strata_sealer::snap(&args.dir, sources, &args.out, &Bars::new(args.json))
+        .context("updating the sector failed")?;
+    let u = meta.update.as_deref().expect("snap records the update");
+    let secs = start.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "dir": args.out, "sector_number": meta.sector_number,
+                "comm_r_old": hex::encode(u.comm_r_old), "comm_d_new": hex::encode(u.comm_d),
+                "comm_r_new": hex::encode(meta.comm_r), "h": u.h,
+                "pieces": u.pieces.iter().map(|p| json!({"comm_p": hex::encode(p.info.comm_p), "offset": p.offset, "padded_size": p.info.padded_size, "raw_len": p.info.raw_len})).collect::<Vec<_>>(),
+                "seconds": secs,
+            })
+        );
+    } else {
+        println!(
+            "updated sector {} of miner {} into {} (no reseal)",
+            meta.sector_number,
+            meta.prover_id,
+            args.out.display()
+        );
+        println!("  comm_r old  {}", hex::encode(u.comm_r_old));
+        println!("  comm_d new  {}", hex::encode(u.comm_d));
+        println!("  comm_r new  {}", hex::encode(meta.comm_r));
+        println!("  took {secs:.2}s");
     }
     Ok(())
 }

@@ -64,7 +64,16 @@ enum Command {
     #[command(name = "seal-batch")]
     SealBatch(commands::SealBatchArgs),
     /// Decode a sealed sector back to the original bytes of one piece (or the whole padded sector).
+    /// Works on updated sectors too (it decodes the deal data of the update).
     Unseal(commands::UnsealArgs),
+    /// Replica update (SnapDeals): put deal data into a copy of a committed-capacity sector
+    /// without resealing — `new replica = old replica + data·ρ`, ρ from Poseidon over the new
+    /// CommD and the old CommR. The old replica's tree is kept in the new directory's
+    /// `cache/update/` until the update is proven.
+    ///
+    /// Example: `strata snap cc-sector --out updated deal.bin`, then `strata unseal updated
+    /// --piece 0 --out back.bin` returns deal.bin.
+    Snap(commands::SnapArgs),
     /// The whole life of a sector in one command: an embedded devnet, a provider and a client in a
     /// temporary directory — a deal, sealing, prove-commit, WindowPoSt deadlines, a WinningPoSt
     /// reward, a fault with its fee and the recovery, retrieval and an audit — narrated with the
@@ -187,6 +196,7 @@ fn main() -> ExitCode {
         Command::Seal(args) => commands::seal(args),
         Command::SealBatch(args) => commands::seal_batch(args),
         Command::Unseal(args) => commands::unseal(args),
+        Command::Snap(args) => commands::snap(args),
         Command::Demo(args) if args.offline => commands::demo_offline(args),
         Command::Demo(args) if args.permanent => demo_permanent::run(args),
         Command::Demo(args) => demo::run(args),

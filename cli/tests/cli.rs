@@ -213,3 +213,62 @@ fn demo_seals_unseals_proves_and_audits() {
     ));
     assert!(v.contains(": valid"), "{v}");
 }
+
+/// `strata snap` puts deal data into a committed-capacity sector without resealing; `strata
+/// unseal` gives the deal back; a sector holding data is refused with the reason.
+#[test]
+fn snap_updates_a_committed_capacity_sector_and_unseal_returns_the_deal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("parents");
+    let zeros = tmp.path().join("zeros.bin");
+    fs::write(&zeros, vec![0u8; 2048 / 128 * 127]).unwrap();
+    let cc = tmp.path().join("cc");
+    let sealed = json(&strata(
+        &seal_args("2KiB", cc.to_str().unwrap(), zeros.to_str().unwrap()),
+        &cache,
+    ));
+    let deal = tmp.path().join("deal.bin");
+    let data: Vec<u8> = (0..1000u32).map(|i| (i * 13 % 256) as u8).collect();
+    fs::write(&deal, &data).unwrap();
+    let up = tmp.path().join("updated");
+    let snapped = json(&strata(
+        &[
+            "snap",
+            cc.to_str().unwrap(),
+            "--out",
+            up.to_str().unwrap(),
+            "--json",
+            deal.to_str().unwrap(),
+        ],
+        &cache,
+    ));
+    assert_eq!(snapped["comm_r_old"], sealed["comm_r"]);
+    assert_ne!(snapped["comm_r_new"], sealed["comm_r"]);
+    let back = tmp.path().join("back.bin");
+    let r = strata(
+        &[
+            "unseal",
+            up.to_str().unwrap(),
+            "--out",
+            back.to_str().unwrap(),
+            "--piece",
+            "0",
+        ],
+        &cache,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(fs::read(&back).unwrap(), data);
+    // The sector that holds the deal is not committed capacity any more.
+    let r = strata(
+        &[
+            "snap",
+            up.to_str().unwrap(),
+            "--out",
+            tmp.path().join("again").to_str().unwrap(),
+            deal.to_str().unwrap(),
+        ],
+        &cache,
+    );
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("already updated"));
+}
