@@ -349,27 +349,7 @@ impl ParamsStore {
             Err(ParamsError::Missing { .. }) => {}
             other => return other,
         }
-        fs::create_dir_all(&self.dir).map_err(|source| ParamsError::Io {
-            what: "creating",
-            path: self.dir.clone(),
-            source,
-        })?;
-        let lock_path = self.dir.join(".lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| ParamsError::Io {
-                what: "opening",
-                path: lock_path.clone(),
-                source,
-            })?;
-        lock.lock().map_err(|source| ParamsError::Io {
-            what: "locking",
-            path: lock_path.clone(),
-            source,
-        })?;
+        let lock = self.lock()?;
         // Another process may have generated them while we waited for the lock.
         match self.load(id) {
             Err(ParamsError::Missing { .. }) => {}
@@ -399,6 +379,13 @@ impl ParamsStore {
         params: &Parameters<Bls12>,
         origin: Origin,
     ) -> Result<ParamsEntry, ParamsError> {
+        let _lock = self.lock()?;
+        self.store_locked(id, params, origin)
+    }
+
+    /// Creates the directory and takes its exclusive lock (held until the file is dropped), so
+    /// one process at a time writes parameters and the manifest.
+    fn lock(&self) -> Result<File, ParamsError> {
         fs::create_dir_all(&self.dir).map_err(|source| ParamsError::Io {
             what: "creating",
             path: self.dir.clone(),
@@ -420,7 +407,7 @@ impl ParamsStore {
             path: lock_path,
             source,
         })?;
-        self.store_locked(id, params, origin)
+        Ok(lock)
     }
 
     fn store_locked(

@@ -366,25 +366,42 @@ fn encode_file(
     n: u64,
     progress: &dyn Progress,
 ) -> Result<(), SealError> {
-    let (d, k) = (
-        File::open(data).map_err(SealError::io("opening", data))?,
-        File::open(key).map_err(SealError::io("opening", key))?,
+    combine_files(data, key, out, n, progress, &|start, d, k, o| {
+        encoding::encode(d, k, o).map_err(|e| SealError::CorruptSector {
+            dir: data.parent().unwrap_or(data).to_path_buf(),
+            reason: format!("encoding block at node {start}: {e}"),
+        })
+    })
+}
+
+/// One block of a [`combine_files`]: its first node, the blocks of both inputs, the output.
+pub(crate) type CombineBlock<'a> =
+    dyn Fn(u64, &[Node], &[Node], &mut [Node]) -> Result<(), SealError> + 'a;
+
+/// Writes `out` (n nodes, atomically) from two n-node files read block by block in step, each
+/// output block computed by `f` from the two input blocks.
+pub(crate) fn combine_files(
+    a: &Path,
+    b: &Path,
+    out: &Path,
+    n: u64,
+    progress: &dyn Progress,
+    f: &CombineBlock<'_>,
+) -> Result<(), SealError> {
+    let (fa, fb) = (
+        File::open(a).map_err(SealError::io("opening", a))?,
+        File::open(b).map_err(SealError::io("opening", b))?,
     );
     let (o, tmp) = files::create_sized(out, n * 32)?;
-    let mut bd = vec![[0u8; 32]; BLOCK];
-    let mut bk = vec![[0u8; 32]; BLOCK];
+    let mut ba = vec![[0u8; 32]; BLOCK];
+    let mut bb = vec![[0u8; 32]; BLOCK];
     let mut bo = vec![[0u8; 32]; BLOCK];
     let mut start = 0u64;
     while start < n {
         let len = (BLOCK as u64).min(n - start) as usize;
-        files::read_at(&d, nodes_as_bytes_mut(&mut bd[..len]), start * 32, data)?;
-        files::read_at(&k, nodes_as_bytes_mut(&mut bk[..len]), start * 32, key)?;
-        encoding::encode(&bd[..len], &bk[..len], &mut bo[..len]).map_err(|e| {
-            SealError::CorruptSector {
-                dir: data.parent().unwrap_or(data).to_path_buf(),
-                reason: format!("encoding block at node {start}: {e}"),
-            }
-        })?;
+        files::read_at(&fa, nodes_as_bytes_mut(&mut ba[..len]), start * 32, a)?;
+        files::read_at(&fb, nodes_as_bytes_mut(&mut bb[..len]), start * 32, b)?;
+        f(start, &ba[..len], &bb[..len], &mut bo[..len])?;
         files::write_at(&o, nodes_as_bytes(&bo[..len]), start * 32, &tmp)?;
         progress.advance(len as u64);
         start += len as u64;

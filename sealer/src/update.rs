@@ -27,20 +27,17 @@ use crate::error::SealError;
 use crate::files;
 use crate::progress::Progress;
 use crate::seal::{
-    comm_r, complete_work_dir, prepare, start_work_dir, FileLeaves, Layout, PieceSource,
-    SealConfig, BLOCK,
+    combine_files, comm_r, complete_work_dir, prepare, start_work_dir, FileLeaves, Layout,
+    PieceSource, SealConfig,
 };
 use crate::sector::{PlacedPiece, SectorMeta, SectorPaths, UpdateMeta, META_VERSION_UPDATED};
 use bls12_381::Scalar;
 use ff::Field;
 use rayon::prelude::*;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 use strata_primitives::merkle::build_tree;
-use strata_primitives::node::{
-    is_data_node, node_from_fr, node_to_fr, nodes_as_bytes, nodes_as_bytes_mut, Node,
-    NonCanonicalNode,
-};
+use strata_primitives::node::{is_data_node, node_from_fr, node_to_fr, Node, NonCanonicalNode};
 use strata_primitives::poseidon;
 
 /// log₂ of the number of distinct ρ values for a sector of `nodes` nodes: 6 (64 values), or
@@ -268,32 +265,12 @@ fn encode_file(
     rhos: &Rhos,
     progress: &dyn Progress,
 ) -> Result<(), SealError> {
-    let (o, d) = (
-        File::open(old).map_err(SealError::io("opening", old))?,
-        File::open(data).map_err(SealError::io("opening", data))?,
-    );
-    let (w, tmp) = files::create_sized(out, n * 32)?;
-    let (mut bo, mut bd, mut bw) = (
-        vec![[0u8; 32]; BLOCK],
-        vec![[0u8; 32]; BLOCK],
-        vec![[0u8; 32]; BLOCK],
-    );
-    let mut start = 0u64;
-    while start < n {
-        let len = (BLOCK as u64).min(n - start) as usize;
-        files::read_at(&o, nodes_as_bytes_mut(&mut bo[..len]), start * 32, old)?;
-        files::read_at(&d, nodes_as_bytes_mut(&mut bd[..len]), start * 32, data)?;
-        encode_update(&bo[..len], &bd[..len], start, rhos, &mut bw[..len]).map_err(|e| {
-            SealError::CorruptSector {
-                dir: out.parent().unwrap_or(out).to_path_buf(),
-                reason: format!("encoding the update at node {start}: {e}"),
-            }
-        })?;
-        files::write_at(&w, nodes_as_bytes(&bw[..len]), start * 32, &tmp)?;
-        progress.advance(len as u64);
-        start += len as u64;
-    }
-    files::commit(w, &tmp, out)
+    combine_files(old, data, out, n, progress, &|start, o, d, w| {
+        encode_update(o, d, start, rhos, w).map_err(|e| SealError::CorruptSector {
+            dir: out.parent().unwrap_or(out).to_path_buf(),
+            reason: format!("encoding the update at node {start}: {e}"),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -222,11 +222,17 @@ impl<'a> Reader<'a> {
         })
     }
 
+    fn circuit_record(&mut self) -> Result<CircuitRecord, CeremonyError> {
+        Ok(CircuitRecord {
+            digest: self.string()?,
+            constraints: u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")),
+            domain_log: self.u32()?,
+        })
+    }
+
     /// An initial file's body.
     pub fn initial(&mut self) -> Result<(CircuitRecord, Initial), CeremonyError> {
-        let digest = self.string()?;
-        let constraints = u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes"));
-        let domain_log = self.u32()?;
+        let record = self.circuit_record()?;
         let init = Initial {
             alpha_g1: self.g1("alpha_g1")?,
             beta_g1: self.g1("beta_g1")?,
@@ -239,22 +245,13 @@ impl<'a> Reader<'a> {
             b_g2: self.g2s("b_g2")?,
         };
         self.end()?;
-        Ok((
-            CircuitRecord {
-                digest,
-                constraints,
-                domain_log,
-            },
-            init,
-        ))
+        Ok((record, init))
     }
 
     /// An initial file's circuit record and its raw h and l sections (the rest skipped, the
     /// length still checked): what a first contribution streams from.
     pub fn initial_hl_raw(&mut self) -> Result<(CircuitRecord, &'a [u8], &'a [u8]), CeremonyError> {
-        let digest = self.string()?;
-        let constraints = u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes"));
-        let domain_log = self.u32()?;
+        let record = self.circuit_record()?;
         self.take(2 * G1_BYTES + G2_BYTES)?;
         self.g1s_raw()?;
         let (h, _) = self.g1s_raw()?;
@@ -264,15 +261,7 @@ impl<'a> Reader<'a> {
         let n = self.u32()? as usize;
         self.take(n * G2_BYTES)?;
         self.end()?;
-        Ok((
-            CircuitRecord {
-                digest,
-                constraints,
-                domain_log,
-            },
-            h,
-            l,
-        ))
+        Ok((record, h, l))
     }
 
     /// A contribution's δ points, then the raw h and l sections (for streaming), then its proof.

@@ -139,6 +139,23 @@ fn transcript_err(dir: &Path, reason: impl Into<String>) -> CeremonyError {
     }
 }
 
+/// Maps the file of `entry` and checks its BLAKE3 digest is the one the transcript records;
+/// returns the mapping and the digest.
+fn map_recorded(dir: &Path, entry: &Entry) -> Result<(memmap2::Mmap, String), CeremonyError> {
+    let bytes = map(&dir.join(&entry.file))?;
+    let actual = digest_of(&bytes);
+    if actual != entry.digest {
+        return Err(transcript_err(
+            dir,
+            format!(
+                "{} has BLAKE3 {actual}, the transcript records {}",
+                entry.file, entry.digest
+            ),
+        ));
+    }
+    Ok((bytes, actual))
+}
+
 /// The context a δ proof of knowledge is bound to: the file it builds on and its position.
 fn pok_context(prev: &[u8; 32], index: u32) -> Vec<u8> {
     let mut c = b"strata phase2 v1 delta".to_vec();
@@ -340,17 +357,7 @@ pub fn contribute_with_secret(
         .last()
         .ok_or_else(|| transcript_err(dir, "no initial file"))?;
     let prev_path = dir.join(&last.file);
-    let prev_bytes = map(&prev_path)?;
-    let prev_digest = digest_of(&prev_bytes);
-    if prev_digest != last.digest {
-        return Err(transcript_err(
-            dir,
-            format!(
-                "{} has BLAKE3 {prev_digest}, the transcript records {}",
-                last.file, last.digest
-            ),
-        ));
-    }
+    let (prev_bytes, prev_digest) = map_recorded(dir, last)?;
     let prev = state_of(&prev_bytes, &prev_path, index - 1)?;
     let inverse = Option::from(ff013::Field::invert(delta))
         .ok_or_else(|| CeremonyError::Randomness("δ' must not be zero".into()))?;
@@ -462,17 +469,7 @@ pub fn verify<C: Circuit<bls12_381::Scalar>>(
     progress.stage("phase-2 contributions", t.files.len() as u64);
     for (index, entry) in t.files.iter().enumerate() {
         let path = dir.join(&entry.file);
-        let bytes = map(&path)?;
-        let actual = digest_of(&bytes);
-        if actual != entry.digest {
-            return Err(transcript_err(
-                dir,
-                format!(
-                    "{} has BLAKE3 {actual}, the transcript records {}",
-                    entry.file, entry.digest
-                ),
-            ));
-        }
+        let (bytes, actual) = map_recorded(dir, entry)?;
         let mut r = Reader::new(&bytes, &path);
         let bad = |reason: String| CeremonyError::BadContribution {
             index,
