@@ -126,3 +126,69 @@ fn update_proof_verifies_and_every_tampering_is_rejected() {
         .unwrap_err()
         .contains("not been updated"));
 }
+
+/// The circuit accepts exactly what the vanilla verifier accepts, on the first challenges of a
+/// real update (the full 32 take ~3 M constraints): satisfied with the statement's public
+/// inputs; a changed leaf, a changed public input or another sector's openings are not.
+#[test]
+fn update_circuit_agrees_with_the_vanilla_verifier() {
+    use bellman::gadgets::test::TestConstraintSystem;
+    use bellman::Circuit;
+    use strata_prover::circuit::update::{public_inputs, UpdateCircuit};
+    let tmp = tempfile::tempdir().unwrap();
+    let pt = ProofType::for_size(SectorSize::KIB2).unwrap();
+    let a = cc_then_update(tmp.path(), 1, 0x31);
+    let b = cc_then_update(tmp.path(), 2, 0x42);
+    let r = [9u8; 32];
+    let (mut proof, s) = prove(&a, &r).unwrap();
+    let (mut proof_b, _) = prove(&b, &r).unwrap();
+    proof.openings.truncate(2);
+    proof_b.openings.truncate(2);
+    let inputs = public_inputs(&pt, &s, 2).unwrap();
+    let check = |c: UpdateCircuit, inputs: &[bls12_381::Scalar]| {
+        let mut cs = TestConstraintSystem::new();
+        c.synthesize(&mut cs).unwrap();
+        cs.is_satisfied() && cs.verify(inputs)
+    };
+    assert!(check(UpdateCircuit::from_vanilla(&pt, &s, &proof), &inputs));
+
+    let mut t = proof.clone();
+    t.openings[1].new.leaf[0] ^= 1;
+    assert!(!check(UpdateCircuit::from_vanilla(&pt, &s, &t), &inputs));
+    let mut t = proof.clone();
+    t.openings[0].data.leaf[1] ^= 1;
+    assert!(!check(UpdateCircuit::from_vanilla(&pt, &s, &t), &inputs));
+    let mut wrong = inputs.clone();
+    wrong[1] += bls12_381::Scalar::from(1u64);
+    assert!(!check(UpdateCircuit::from_vanilla(&pt, &s, &proof), &wrong));
+    let mut wrong = inputs.clone();
+    wrong[3] += bls12_381::Scalar::from(1u64);
+    assert!(!check(UpdateCircuit::from_vanilla(&pt, &s, &proof), &wrong));
+    assert!(!check(
+        UpdateCircuit::from_vanilla(&pt, &s, &proof_b),
+        &inputs
+    ));
+
+    // Pinned size: 3 Poseidon_2 (both CommRs and φ) plus, per challenge, 6 index bits, the
+    // public index, the high-bit packing, ρ, two tree_r_last paths, six BLAKE3 tree_d levels and
+    // four equalities.
+    use strata_prover::circuit::shape::circuit_shape;
+    let one = circuit_shape(UpdateCircuit::blank(&pt, 1)).unwrap();
+    let two = circuit_shape(UpdateCircuit::blank(&pt, 2)).unwrap();
+    assert_eq!(two.inputs - one.inputs, 1, "one public index per challenge");
+    let (one, per) = (one.constraints, two.constraints - one.constraints);
+    use strata_prover::gadgets::merkle::HASH_D_LEVEL_CONSTRAINTS;
+    assert_eq!(
+        one - per,
+        3 * 238 + 3,
+        "fixed part: three Poseidon_2 and three public inputs"
+    );
+    // Two arity-8 levels of 417 each, which count their 3 index bits (allocated once here).
+    let tree_r_path = 2 * 417 - 6;
+    assert_eq!(
+        per,
+        6 + 1 + 1 + 238 + 2 * tree_r_path + 6 * HASH_D_LEVEL_CONSTRAINTS + 4,
+        "per challenge"
+    );
+    assert_eq!(per, 93_208);
+}

@@ -4,3 +4,4 @@ pub mod check;
 pub mod porep;
 pub mod post;
 pub mod shape;
+pub mod update;
