@@ -271,7 +271,7 @@ pub fn snap(args: SnapArgs) -> Result<()> {
                 "dir": args.out, "sector_number": meta.sector_number,
                 "comm_r_old": hex::encode(u.comm_r_old), "comm_d_new": hex::encode(u.comm_d),
                 "comm_r_new": hex::encode(meta.comm_r), "h": u.h,
-                "pieces": u.pieces.iter().map(|p| json!({"comm_p": hex::encode(p.info.comm_p), "offset": p.offset, "padded_size": p.info.padded_size, "raw_len": p.info.raw_len})).collect::<Vec<_>>(),
+                "pieces": pieces_json(&u.pieces),
                 "seconds": secs,
             })
         );
@@ -290,6 +290,14 @@ pub fn snap(args: SnapArgs) -> Result<()> {
     Ok(())
 }
 
+/// Pieces as `--json` prints them.
+fn pieces_json(pieces: &[strata_sealer::sector::PlacedPiece]) -> Vec<serde_json::Value> {
+    pieces
+        .iter()
+        .map(|p| json!({"comm_p": hex::encode(p.info.comm_p), "offset": p.offset, "padded_size": p.info.padded_size, "raw_len": p.info.raw_len}))
+        .collect()
+}
+
 fn print_meta(dir: &Path, meta: &SectorMeta, json: bool, secs: f64) {
     if json {
         println!(
@@ -299,7 +307,7 @@ fn print_meta(dir: &Path, meta: &SectorMeta, json: bool, secs: f64) {
                 "prover_id": meta.prover_id, "sector_number": meta.sector_number,
                 "comm_d": hex::encode(meta.comm_d), "comm_r": hex::encode(meta.comm_r),
                 "replica_id": hex::encode(meta.replica_id),
-                "pieces": meta.pieces.iter().map(|p| json!({"comm_p": hex::encode(p.info.comm_p), "offset": p.offset, "padded_size": p.info.padded_size, "raw_len": p.info.raw_len})).collect::<Vec<_>>(),
+                "pieces": pieces_json(&meta.pieces),
                 "seconds": secs,
             })
         );

@@ -252,13 +252,7 @@ pub(crate) fn finish(
     progress.start("building tree_c", n);
     let comm_c = build_tree_c(paths, pt.layers, &pt.tree_r_shape(), progress)?;
     progress.finish();
-    progress.start("building tree_r_last", 1);
-    let comm_r_last = build_tree(
-        &pt.tree_r_shape(),
-        &mut FileLeaves::open(&paths.sealed())?,
-        &paths.tree_r_last(),
-    )?;
-    progress.finish();
+    let comm_r_last = build_tree_r_last(paths, pt, progress)?;
     let comm_r = comm_r(&comm_c, &comm_r_last);
     files::write_atomic(&paths.p_aux(), &[comm_c, comm_r_last].concat())?;
 
@@ -297,6 +291,22 @@ pub fn comm_r(comm_c: &Node, comm_r_last: &Node) -> Node {
     let c = node_to_fr(comm_c).expect("comm_c is a Poseidon output");
     let r = node_to_fr(comm_r_last).expect("comm_r_last is a Poseidon output");
     node_from_fr(&strata_primitives::poseidon::hash(&[c, r]))
+}
+
+/// Builds tree_r_last over the sector's replica (`sealed`); returns its root.
+pub(crate) fn build_tree_r_last(
+    paths: &SectorPaths,
+    pt: &ProofType,
+    progress: &dyn Progress,
+) -> Result<Node, SealError> {
+    progress.start("building tree_r_last", 1);
+    let root = build_tree(
+        &pt.tree_r_shape(),
+        &mut FileLeaves::open(&paths.sealed())?,
+        &paths.tree_r_last(),
+    )?;
+    progress.finish();
+    Ok(root)
 }
 
 /// Adapts a fallible leaf-producing closure into a [`LeafSource`] while keeping its typed

@@ -27,7 +27,7 @@ use crate::error::SealError;
 use crate::files;
 use crate::progress::Progress;
 use crate::seal::{
-    combine_files, comm_r, complete_work_dir, prepare, start_work_dir, FileLeaves, Layout,
+    build_tree_r_last, combine_files, comm_r, complete_work_dir, prepare, start_work_dir, Layout,
     PieceSource, SealConfig,
 };
 use crate::sector::{PlacedPiece, SectorMeta, SectorPaths, UpdateMeta, META_VERSION_UPDATED};
@@ -36,7 +36,6 @@ use ff::Field;
 use rayon::prelude::*;
 use std::fs;
 use std::path::{Path, PathBuf};
-use strata_primitives::merkle::build_tree;
 use strata_primitives::node::{is_data_node, node_from_fr, node_to_fr, Node, NonCanonicalNode};
 use strata_primitives::poseidon;
 
@@ -214,13 +213,7 @@ pub fn snap(
             progress,
         )?;
         progress.finish();
-        progress.start("building tree_r_last", 1);
-        let comm_r_last = build_tree(
-            &pt.tree_r_shape(),
-            &mut FileLeaves::open(&dst.sealed())?,
-            &dst.tree_r_last(),
-        )?;
-        progress.finish();
+        let comm_r_last = build_tree_r_last(&dst, &pt, progress)?;
         let comm_r_new = comm_r(&old.comm_c, &comm_r_last);
         files::write_atomic(&dst.p_aux(), &[old.comm_c, comm_r_last].concat())?;
         let meta = SectorMeta {

@@ -218,6 +218,17 @@ fn closed_phase1_light(tau_dir: &Path) -> Result<(TauRecord, phase1::Accumulator
     ))
 }
 
+/// The phase-1 elements of `acc` that phase 2 reads.
+fn powers_of(acc: &phase1::Accumulator) -> Powers<'_> {
+    Powers {
+        tau_g1: &acc.tau_g1,
+        tau_g2: &acc.tau_g2,
+        alpha_g1: &acc.alpha_g1,
+        beta_g1: &acc.beta_g1,
+        beta_g2: acc.beta_g2,
+    }
+}
+
 /// The initial file's bytes for `assembly`'s circuit over `acc`.
 fn initial_bytes(
     acc: &phase1::Accumulator,
@@ -226,14 +237,7 @@ fn initial_bytes(
     assembly: &KeypairAssembly,
     progress: &dyn Progress,
 ) -> Result<Vec<u8>, CeremonyError> {
-    let powers = Powers {
-        tau_g1: &acc.tau_g1,
-        tau_g2: &acc.tau_g2,
-        alpha_g1: &acc.alpha_g1,
-        beta_g1: &acc.beta_g1,
-        beta_g2: acc.beta_g2,
-    };
-    let init = qap::initial(&powers, assembly, progress)?;
+    let init = qap::initial(&powers_of(acc), assembly, progress)?;
     let mut bytes = Vec::new();
     let header = Header {
         index: 0,

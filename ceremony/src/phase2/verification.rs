@@ -2,10 +2,10 @@
 
 use super::check;
 use super::file::{self, CircuitRecord, Reader};
-use super::qap::{self, Powers};
+use super::qap;
 use super::{
-    closed_phase1, map_recorded, pok_context, raw_digest, synthesize, transcript_err, Transcript,
-    Verified,
+    closed_phase1, map_recorded, pok_context, powers_of, raw_digest, synthesize, transcript_err,
+    Transcript, Verified,
 };
 use crate::curve::{pairing_eq, same_ratio_g1, G1Affine, G2Affine};
 use crate::phase1::StepKind;
@@ -87,14 +87,7 @@ pub fn verify<C: Circuit<bls12_381::Scalar>>(
                     got.digest, got.constraints
                 )));
             }
-            let powers = Powers {
-                tau_g1: &acc.tau_g1,
-                tau_g2: &acc.tau_g2,
-                alpha_g1: &acc.alpha_g1,
-                beta_g1: &acc.beta_g1,
-                beta_g2: acc.beta_g2,
-            };
-            check::check_initial(&powers, &assembly, &init)
+            check::check_initial(&powers_of(&acc), &assembly, &init)
                 .map_err(|why| bad(format!("the initial file is not this circuit's: {why}")))?;
             prev = Some((G1Affine::generator(), G2Affine::generator(), init.h, init.l));
         } else {
