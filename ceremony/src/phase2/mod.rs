@@ -250,8 +250,20 @@ fn initial_bytes(
     Ok(bytes)
 }
 
-fn synthesize<C: Circuit<bls12_381::Scalar>>(circuit: C) -> Result<KeypairAssembly, CeremonyError> {
-    KeypairAssembly::synthesize(circuit).map_err(|e| CeremonyError::Circuit(e.to_string()))
+/// The circuit's R1CS and the record of it an initial file carries.
+fn synthesize<C: Circuit<bls12_381::Scalar>>(
+    id: &CircuitId,
+    circuit: C,
+) -> Result<(KeypairAssembly, CircuitRecord), CeremonyError> {
+    let assembly =
+        KeypairAssembly::synthesize(circuit).map_err(|e| CeremonyError::Circuit(e.to_string()))?;
+    let constraints = assembly.num_constraints();
+    let record = CircuitRecord {
+        digest: id.digest.clone(),
+        constraints: constraints as u64,
+        domain_log: qap::domain_log(constraints),
+    };
+    Ok((assembly, record))
 }
 
 /// Starts the phase 2 of circuit `id` (whose blank circuit is `circuit`) in the empty or new
@@ -273,13 +285,8 @@ pub fn new<C: Circuit<bls12_381::Scalar>>(
         source,
     })?;
     let (tau, acc) = closed_phase1_light(tau_dir)?;
-    let assembly = synthesize(circuit)?;
+    let (assembly, record) = synthesize(id, circuit)?;
     let constraints = assembly.num_constraints();
-    let record = CircuitRecord {
-        digest: id.digest.clone(),
-        constraints: constraints as u64,
-        domain_log: qap::domain_log(constraints),
-    };
     let bytes = initial_bytes(&acc, &tau.digest, &record, &assembly, progress)?;
     let path = file::path(dir, 0);
     crate::files::write_bytes_atomic(&path, &bytes)?;

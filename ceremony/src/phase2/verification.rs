@@ -1,8 +1,7 @@
 //! Verifying a phase-2 transcript from scratch (see the module docs of [`super`]).
 
 use super::check;
-use super::file::{self, CircuitRecord, Reader};
-use super::qap;
+use super::file::{self, Reader};
 use super::{
     closed_phase1, map_recorded, pok_context, powers_of, raw_digest, synthesize, transcript_err,
     Transcript, Verified,
@@ -56,13 +55,7 @@ pub fn verify<C: Circuit<bls12_381::Scalar>>(
     }
     // The initial file must be what this circuit and this phase 1 give (checked under random
     // linear combinations, see `check`, rather than recomputed).
-    let assembly = synthesize(circuit)?;
-    let constraints = assembly.num_constraints();
-    let record = CircuitRecord {
-        digest: id.digest.clone(),
-        constraints: constraints as u64,
-        domain_log: qap::domain_log(constraints),
-    };
+    let (assembly, record) = synthesize(id, circuit)?;
     let mut prev_digest = String::new();
     let mut prev: Option<(G1Affine, G2Affine, Vec<G1Affine>, Vec<G1Affine>)> = None;
     progress.stage("phase-2 contributions", t.files.len() as u64);
